@@ -1,0 +1,62 @@
+//! The command line. Doc comments here are the `--help` text.
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
+///
+/// Run with no command, it is a credential_process: it prints the cached MFA session of
+/// a profile as JSON, or asks for a TOTP code on the terminal when the session has
+/// expired. Put it in ~/.aws/config:
+///
+///   [profile mfa]
+///   credential_process = aws-mfa-proc --profile mfa
+///   mfa_serial = arn:aws:iam::111111111111:mfa/alice
+///   region = eu-west-1
+///
+///   [profile production]
+///   role_arn = arn:aws:iam::222222222222:role/Admin
+///   source_profile = mfa
+///
+/// then store the long-term keys once with `aws-mfa-proc add mfa`.
+#[derive(Debug, Parser)]
+#[command(name = "aws-mfa-proc", version, verbatim_doc_comment)]
+pub struct Cli {
+    /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
+    /// instead of the keychain
+    #[arg(long, global = true, value_name = "SRC")]
+    pub source_profile: Option<String>,
+
+    /// Diagnostics on stderr (-v debug, -vv trace); never shows secrets. Also AWS_MFA_PROC_LOG=debug
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Store a profile's long-term access keys in the OS keychain
+    Add {
+        /// The profile that runs aws-mfa-proc (the keys are stored under this name)
+        name: String,
+        /// Read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of the terminal
+        #[arg(long)]
+        from_env: bool,
+    },
+    /// Delete a profile's stored long-term keys and its cached session
+    Remove {
+        /// The name the keys were added under
+        name: String,
+    },
+    /// Ask for an MFA code now and cache a fresh session
+    Login,
+    /// Forget the cached MFA session
+    Logout,
+    /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
+    Status,
+}

@@ -1,0 +1,618 @@
+//! Profile settings, read with the AWS SDK's own profile parser.
+//!
+//! Invariants:
+//! - files are located the way every SDK locates them (`AWS_CONFIG_FILE`,
+//!   `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/…`); a missing file is an empty file, any
+//!   other read failure is an error naming the file;
+//! - the text is parsed by `aws_config::profile::load`, never by a parser of our own;
+//! - every setting is validated here, so the rest of the program handles only good values;
+//! - nothing here touches the network, the keychain or the terminal.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_config::profile::ProfileSet;
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_types::os_shim_internal::{Env, Fs};
+
+use crate::credentials::LongTermKeys;
+use crate::secret::Secret;
+
+/// Our own keys in a profile carry this prefix, so no SDK mistakes them for its own.
+pub const KEY_PREFIX: &str = "aws_mfa_proc_";
+/// Session length for GetSessionToken, in seconds.
+pub const DURATION_KEY: &str = "aws_mfa_proc_session_duration";
+/// Default session length: 12 hours, STS's own default.
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// Never hand out credentials with less than this left: botocore refreshes at 15 minutes.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+/// The shortest session worth having: usable for at least 15 minutes past the margin.
+pub const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 15 * 60);
+/// STS's ceiling for IAM users.
+pub const MAX_DURATION: Duration = Duration::from_secs(129_600);
+pub const DEFAULT_REGION: &str = "us-east-1";
+const PROGRAM: &str = "aws-mfa-proc";
+
+/// Keys that must not sit in a profile that runs us: each breaks some SDK.
+const FORBIDDEN_KEYS: &[(&str, &str)] = &[
+    (
+        "source_profile",
+        "the Go SDK refuses a profile with both source_profile and credential_process; put role settings in a separate profile that names this one as source_profile",
+    ),
+    (
+        "role_arn",
+        "role settings belong in a separate profile with source_profile pointing here",
+    ),
+    (
+        "credential_source",
+        "it replaces credential_process in some SDKs",
+    ),
+    (
+        "web_identity_token_file",
+        "it replaces credential_process in some SDKs",
+    ),
+    (
+        "aws_access_key_id",
+        "static keys win over credential_process in botocore, JS and Go; store the keys with `aws-mfa-proc add`, or keep them in another profile and pass --source-profile",
+    ),
+    (
+        "aws_secret_access_key",
+        "static keys win over credential_process in botocore, JS and Go; store the keys with `aws-mfa-proc add`, or keep them in another profile and pass --source-profile",
+    ),
+    (
+        "aws_session_token",
+        "static keys win over credential_process in botocore, JS and Go",
+    ),
+    (
+        "sso_start_url",
+        "SSO settings replace credential_process in some SDKs",
+    ),
+    (
+        "sso_session",
+        "SSO settings replace credential_process in some SDKs",
+    ),
+];
+
+/// Where to read process environment from; a trait so tests never touch the real one.
+pub trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub struct ProcessEnv;
+
+impl Environment for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read {path}: {source}. Fix its permissions, or point {env_var} at a readable file"
+    )]
+    Unreadable {
+        path: PathBuf,
+        env_var: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path} is not UTF-8 text. Fix the file, or point {env_var} at another")]
+    NotText {
+        path: PathBuf,
+        env_var: &'static str,
+    },
+    #[error("cannot parse the AWS config files: {0}. Fix that line and retry")]
+    Malformed(String),
+    #[error("profile `{profile}` is not in {path}. {hint}")]
+    UnknownProfile {
+        profile: String,
+        path: PathBuf,
+        hint: String,
+    },
+    #[error(
+        "no profile in {path} runs aws-mfa-proc. Add one, e.g. [profile mfa] with `credential_process = aws-mfa-proc --profile mfa` and `mfa_serial`, or pass --profile NAME"
+    )]
+    NoHelperProfile { path: PathBuf },
+    #[error(
+        "several profiles run aws-mfa-proc ({names}); say which with --profile NAME on the credential_process line"
+    )]
+    AmbiguousProfile { names: String },
+    #[error(
+        "profile `{profile}` has no `mfa_serial`. Add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE` (IAM console → Security credentials → MFA)"
+    )]
+    MissingMfaSerial { profile: String },
+    #[error(
+        "profile `{profile}`: `mfa_serial` is not an MFA device ARN or serial number ({reason}). Copy it from IAM console → Security credentials → MFA, e.g. arn:aws:iam::111111111111:mfa/alice"
+    )]
+    BadMfaSerial { profile: String, reason: String },
+    #[error("profile `{profile}`: `{key} = {value}` is not a number of seconds from {min} to {max}. Fix or remove it (default {default})", min = MIN_DURATION.as_secs(), max = MAX_DURATION.as_secs(), default = DEFAULT_DURATION.as_secs())]
+    BadDuration {
+        profile: String,
+        key: &'static str,
+        value: String,
+    },
+    #[error(
+        "profile `{profile}` sets `{key}`, which must not sit beside credential_process: {why}"
+    )]
+    ForbiddenKey {
+        profile: String,
+        key: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "profile `{profile}`: --source-profile `{source_profile}` has no aws_access_key_id and aws_secret_access_key in {path}. Add them there, or store the keys with `aws-mfa-proc add {profile}` and drop --source-profile"
+    )]
+    NoStaticKeys {
+        profile: String,
+        source_profile: String,
+        path: PathBuf,
+    },
+    #[error("profile name `{0}` is not usable: profile names are 1 to 128 printable characters")]
+    BadProfileName(String),
+}
+
+impl ConfigError {
+    /// Whether the message already names a profile.
+    pub fn names_profile(&self) -> bool {
+        !matches!(
+            self,
+            ConfigError::Unreadable { .. }
+                | ConfigError::NotText { .. }
+                | ConfigError::Malformed(_)
+        )
+    }
+}
+
+/// Where a profile's long-term keys come from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// Stored with `aws-mfa-proc add NAME`, under this name.
+    Keychain(String),
+    /// Static keys of another profile in the shared credentials file (`--source-profile`).
+    SharedProfile { profile: String, keys: LongTermKeys },
+}
+
+impl KeySource {
+    /// Stable, non-secret name of the long-term identity, used in keychain item names.
+    pub fn id(&self) -> String {
+        match self {
+            KeySource::Keychain(name) => format!("keychain/{name}"),
+            KeySource::SharedProfile { profile, .. } => format!("credentials/{profile}"),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            KeySource::Keychain(name) => format!("keychain (`{name}`)"),
+            KeySource::SharedProfile { profile, .. } => {
+                format!("credentials file, profile `{profile}`")
+            }
+        }
+    }
+}
+
+/// Everything needed to get one profile's MFA session.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub profile: String,
+    pub mfa_serial: String,
+    pub region: String,
+    pub duration: Duration,
+    pub keys: KeySource,
+    /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
+    pub endpoint: Option<String>,
+}
+
+/// The parsed config and credentials files.
+pub struct Config {
+    profiles: ProfileSet,
+    config_path: PathBuf,
+    credentials_path: PathBuf,
+}
+
+impl Config {
+    pub fn load(env: &dyn Environment) -> Result<Config, ConfigError> {
+        let home = env.var("HOME").or_else(|| env.var("USERPROFILE"));
+        let locate = |var: &str, default: &str| -> PathBuf {
+            let raw = env.var(var).unwrap_or_else(|| default.to_string());
+            match (raw.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => Path::new(home).join(rest),
+                _ => PathBuf::from(raw),
+            }
+        };
+        let config_path = locate("AWS_CONFIG_FILE", "~/.aws/config");
+        let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
+        let files = EnvConfigFiles::builder()
+            .with_contents(
+                EnvConfigFileKind::Config,
+                read_text(&config_path, "AWS_CONFIG_FILE")?,
+            )
+            .with_contents(
+                EnvConfigFileKind::Credentials,
+                read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?,
+            )
+            .build();
+        // The files are given as contents, so the SDK's loader does no I/O and its future
+        // is ready at the first poll: no async runtime is needed on this path.
+        let (fs, sdk_env) = (Fs::real(), Env::real());
+        let load = aws_config::profile::load(&fs, &sdk_env, &files, Some(Cow::Borrowed("default")));
+        let profiles = now_or_never(load)
+            .ok_or_else(|| ConfigError::Malformed("the profile loader did not finish".into()))?
+            .map_err(|e| ConfigError::Malformed(crate::error_chain(&e)))?;
+        Ok(Config {
+            profiles,
+            config_path,
+            credentials_path,
+        })
+    }
+
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// Profiles whose `credential_process` runs aws-mfa-proc, sorted.
+    pub fn helper_profiles(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .profiles
+            .profiles()
+            .filter(|name| {
+                self.profiles
+                    .get_profile(name)
+                    .and_then(|p| p.get("credential_process"))
+                    .is_some_and(runs_us)
+            })
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The profile to serve: the one named, or else the only one that runs aws-mfa-proc.
+    pub fn choose_profile(&self, named: Option<&str>) -> Result<String, ConfigError> {
+        if let Some(name) = named {
+            return Ok(name.to_string());
+        }
+        match self.helper_profiles().as_slice() {
+            [] => Err(ConfigError::NoHelperProfile {
+                path: self.config_path.clone(),
+            }),
+            [one] => Ok(one.to_string()),
+            many => Err(ConfigError::AmbiguousProfile {
+                names: many.join(", "),
+            }),
+        }
+    }
+
+    /// Validated settings of `profile`. `source_profile` is the `--source-profile` given on
+    /// the command line; without it, the one on the profile's credential_process line counts.
+    pub fn settings(
+        &self,
+        env: &dyn Environment,
+        profile: &str,
+        source_profile: Option<&str>,
+    ) -> Result<Settings, ConfigError> {
+        check_profile_name(profile)?;
+        let section =
+            self.profiles
+                .get_profile(profile)
+                .ok_or_else(|| ConfigError::UnknownProfile {
+                    profile: profile.to_string(),
+                    path: self.config_path.clone(),
+                    hint: self.unknown_profile_hint(),
+                })?;
+        for (key, why) in FORBIDDEN_KEYS {
+            if section.get(key).is_some() {
+                return Err(ConfigError::ForbiddenKey {
+                    profile: profile.to_string(),
+                    key,
+                    why,
+                });
+            }
+        }
+        let mfa_serial =
+            section
+                .get("mfa_serial")
+                .ok_or_else(|| ConfigError::MissingMfaSerial {
+                    profile: profile.to_string(),
+                })?;
+        check_mfa_serial(mfa_serial).map_err(|reason| ConfigError::BadMfaSerial {
+            profile: profile.to_string(),
+            reason,
+        })?;
+        let duration = match section.get(DURATION_KEY) {
+            None => DEFAULT_DURATION,
+            Some(value) => value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .filter(|d| (MIN_DURATION..=MAX_DURATION).contains(d))
+                .ok_or_else(|| ConfigError::BadDuration {
+                    profile: profile.to_string(),
+                    key: DURATION_KEY,
+                    value: truncate(value, 40),
+                })?,
+        };
+        let from_line = section
+            .get("credential_process")
+            .and_then(source_profile_argument);
+        let keys = match source_profile.map(str::to_string).or(from_line) {
+            None => KeySource::Keychain(profile.to_string()),
+            Some(src) => {
+                check_profile_name(&src)?;
+                let static_keys = self.profiles.get_profile(&src).and_then(|p| {
+                    Some(LongTermKeys {
+                        access_key_id: p.get("aws_access_key_id")?.to_string(),
+                        secret_access_key: Secret::new(p.get("aws_secret_access_key")?.to_string()),
+                    })
+                });
+                let keys = static_keys.ok_or_else(|| ConfigError::NoStaticKeys {
+                    profile: profile.to_string(),
+                    source_profile: src.clone(),
+                    path: self.credentials_path.clone(),
+                })?;
+                KeySource::SharedProfile { profile: src, keys }
+            }
+        };
+        let endpoint = if env
+            .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            None
+        } else {
+            env.var("AWS_ENDPOINT_URL_STS")
+                .or_else(|| env.var("AWS_ENDPOINT_URL"))
+                .or_else(|| section.get("endpoint_url").map(str::to_string))
+        };
+        Ok(Settings {
+            profile: profile.to_string(),
+            mfa_serial: mfa_serial.to_string(),
+            region: section.get("region").unwrap_or(DEFAULT_REGION).to_string(),
+            duration,
+            keys,
+            endpoint,
+        })
+    }
+
+    fn unknown_profile_hint(&self) -> String {
+        match self.helper_profiles().as_slice() {
+            [] => "Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)".to_string(),
+            names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
+        }
+    }
+}
+
+/// Does this credential_process command line run aws-mfa-proc?
+fn runs_us(command_line: &str) -> bool {
+    let program = command_line
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_matches(|c| c == '"' || c == '\'');
+    let stem = Path::new(program)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("");
+    stem == PROGRAM
+}
+
+/// `--source-profile X` or `--source-profile=X` on a credential_process line.
+fn source_profile_argument(command_line: &str) -> Option<String> {
+    let mut words = command_line.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == "--source-profile" {
+            return words.next().map(str::to_string);
+        }
+        if let Some(value) = word.strip_prefix("--source-profile=") {
+            return Some(value.to_string());
+        }
+    }
+    None
+}
+
+fn read_text(path: &Path, env_var: &'static str) -> Result<String, ConfigError> {
+    match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|_| ConfigError::NotText {
+            path: path.to_path_buf(),
+            env_var,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(source) => Err(ConfigError::Unreadable {
+            path: path.to_path_buf(),
+            env_var,
+            source,
+        }),
+    }
+}
+
+fn check_profile_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty() && name.len() <= 128 && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::BadProfileName(truncate(name, 40)))
+    }
+}
+
+/// STS's SerialNumber: 9 to 256 characters of `[\w+=/:,.@-]`.
+fn check_mfa_serial(serial: &str) -> Result<(), String> {
+    if !(9..=256).contains(&serial.len()) {
+        return Err(format!("{} characters; STS takes 9 to 256", serial.len()));
+    }
+    if let Some(bad) = serial
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_+=/:,.@-".contains(*c)))
+    {
+        return Err(format!("it contains {bad:?}"));
+    }
+    if serial.starts_with("arn:") && !serial.contains(":mfa/") && !serial.contains(":u2f/") {
+        return Err("an ARN, but not of an MFA device (…:mfa/NAME)".to_string());
+    }
+    Ok(())
+}
+
+fn truncate(value: &str, max: usize) -> String {
+    match value.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_string(),
+    }
+}
+
+/// Polls a future once; `None` if it is not ready. The profile loader is ready at once.
+fn now_or_never<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    pub struct FakeEnv(pub HashMap<&'static str, String>);
+
+    impl Environment for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn setup(config: &str, credentials: &str) -> (tempfile::TempDir, FakeEnv) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config"), config).unwrap();
+        std::fs::write(dir.path().join("credentials"), credentials).unwrap();
+        let env = FakeEnv(HashMap::from([
+            (
+                "AWS_CONFIG_FILE",
+                dir.path().join("config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("credentials").display().to_string(),
+            ),
+        ]));
+        (dir, env)
+    }
+
+    const SEED: &str = "[profile mfa]\ncredential_process = aws-mfa-proc --profile mfa\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\nregion = eu-west-1\n\n[profile production]\nrole_arn = arn:aws:iam::222222222222:role/R\nsource_profile = mfa\n";
+
+    #[test]
+    fn reads_the_seed_layout_with_defaults() {
+        let (_dir, env) = setup(SEED, "");
+        let config = Config::load(&env).unwrap();
+        let s = config.settings(&env, "mfa", None).unwrap();
+        assert_eq!(s.mfa_serial, "arn:aws:iam::111111111111:mfa/alice");
+        assert_eq!(s.region, "eu-west-1");
+        assert_eq!(s.duration, DEFAULT_DURATION);
+        assert!(matches!(s.keys, KeySource::Keychain(ref n) if n == "mfa"));
+        assert_eq!(s.endpoint, None);
+    }
+
+    #[test]
+    fn a_bare_call_picks_the_only_profile_that_runs_us() {
+        let (_dir, env) = setup(SEED, "");
+        let config = Config::load(&env).unwrap();
+        assert_eq!(config.choose_profile(None).unwrap(), "mfa");
+        let two = format!(
+            "{SEED}\n[profile other]\ncredential_process = /usr/local/bin/aws-mfa-proc --profile other\n"
+        );
+        let (_dir, env) = setup(&two, "");
+        let err = Config::load(&env)
+            .unwrap()
+            .choose_profile(None)
+            .unwrap_err();
+        assert!(err.to_string().contains("--profile"), "{err}");
+    }
+
+    #[test]
+    fn source_profile_on_the_credential_process_line_reads_static_keys() {
+        let config = "[profile mfa]\ncredential_process = aws-mfa-proc --profile mfa --source-profile default\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n";
+        let creds = "[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s3cr3t\n";
+        let (_dir, env) = setup(config, creds);
+        let s = Config::load(&env)
+            .unwrap()
+            .settings(&env, "mfa", None)
+            .unwrap();
+        match s.keys {
+            KeySource::SharedProfile { profile, keys } => {
+                assert_eq!(profile, "default");
+                assert_eq!(keys.access_key_id, "AKIAEXAMPLE");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn endpoint_precedence_is_sts_variable_then_global_then_profile() {
+        let config = SEED.replace(
+            "region = eu-west-1\n",
+            "region = eu-west-1\nendpoint_url = http://profile\n",
+        );
+        let (_dir, mut env) = setup(&config, "");
+        let cfg = Config::load(&env).unwrap();
+        let endpoint = |env: &FakeEnv| cfg.settings(env, "mfa", None).unwrap().endpoint;
+        assert_eq!(endpoint(&env).as_deref(), Some("http://profile"));
+        env.0.insert("AWS_ENDPOINT_URL", "http://global".into());
+        assert_eq!(endpoint(&env).as_deref(), Some("http://global"));
+        env.0.insert("AWS_ENDPOINT_URL_STS", "http://sts".into());
+        assert_eq!(endpoint(&env).as_deref(), Some("http://sts"));
+    }
+
+    #[test]
+    fn bad_settings_name_the_profile_and_the_fix() {
+        let cases = [
+            ("[profile mfa]\nregion = eu-west-1\n", "mfa_serial"),
+            ("[profile mfa]\nmfa_serial = alice\n", "9 to 256"),
+            (
+                "[profile mfa]\nmfa_serial = arn:aws:iam::1:user/alice\n",
+                "MFA device",
+            ),
+            (
+                "[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/a\naws_mfa_proc_session_duration = 60\n",
+                "1800 to 129600",
+            ),
+            (
+                "[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/a\nsource_profile = x\n",
+                "Go SDK",
+            ),
+        ];
+        for (config, expected) in cases {
+            let (_dir, env) = setup(config, "");
+            let err = Config::load(&env)
+                .unwrap()
+                .settings(&env, "mfa", None)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("`mfa`"), "{err}");
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_profile_lists_the_ones_that_exist() {
+        let (_dir, env) = setup(SEED, "");
+        let err = Config::load(&env)
+            .unwrap()
+            .settings(&env, "prod", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`prod`") && err.contains("mfa"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_or_binary_file_is_an_error_naming_it() {
+        let (_dir, env) = setup("[profile mfa\nmfa_serial = x\n", "");
+        assert!(matches!(Config::load(&env), Err(ConfigError::Malformed(_))));
+        let (dir, env) = setup("", "");
+        std::fs::write(dir.path().join("config"), b"\xff\xfe[profile]").unwrap();
+        assert!(matches!(
+            Config::load(&env),
+            Err(ConfigError::NotText { .. })
+        ));
+    }
+}

@@ -1,0 +1,17 @@
+//! Parse, run, report: everything else is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[allow(clippy::print_stderr)]
+fn main() -> ExitCode {
+    let cli = aws_mfa_proc::cli::Cli::parse();
+    match aws_mfa_proc::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("aws-mfa-proc: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

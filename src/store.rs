@@ -1,0 +1,505 @@
+//! The keychain: versioned, framed items in the OS credential store.
+//!
+//! Invariants:
+//! - every item lives under service `aws-mfa-proc` with a versioned name (`v1:…`), and
+//!   every value is a versioned JSON record; anything else reads as [`Lookup::Unreadable`];
+//! - a value longer than the backend's item limit (Windows: 2,560 bytes) is split over
+//!   `NAME`, `NAME#1`, …; the head is written last and carries the SHA-256 of the whole
+//!   value, so a write cut off half-way, or a tampered part, never reads as valid;
+//! - every backend call runs under a deadline: a keychain that waits for a dialog or a
+//!   dead D-Bus peer becomes an error naming the backend, never a hang;
+//! - there is no plaintext fallback: if no keychain is reachable, that is the error.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use keyring_core::Error as KeyringError;
+use keyring_core::api::CredentialStore;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::config::Environment;
+
+pub const SERVICE: &str = "aws-mfa-proc";
+const RECORD_VERSION: u32 = 1;
+const FRAME_MAGIC: &str = "amp1";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Item name of the long-term keys stored with `aws-mfa-proc add NAME`.
+pub fn keys_item(name: &str) -> String {
+    format!("v1:keys:{name}")
+}
+
+/// Item name of the MFA session of one long-term identity and MFA device.
+pub fn session_item(key_source_id: &str, mfa_serial: &str) -> String {
+    format!("v1:session:{key_source_id}:{mfa_serial}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    SecretService,
+    Keyutils,
+    MacosKeychain,
+    WindowsCredentialManager,
+    Memory,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::SecretService => "Secret Service",
+            Backend::Keyutils => "kernel keyring (keyutils)",
+            Backend::MacosKeychain => "macOS Keychain",
+            Backend::WindowsCredentialManager => "Windows Credential Manager",
+            Backend::Memory => "in-memory store",
+        }
+    }
+
+    /// The largest value one item holds; longer values are split.
+    fn item_limit(self) -> usize {
+        match self {
+            Backend::WindowsCredentialManager => 2560,
+            Backend::Keyutils => 16 * 1024,
+            _ => 64 * 1024,
+        }
+    }
+
+    /// Items survive a reboot.
+    pub fn durable(self) -> bool {
+        !matches!(self, Backend::Keyutils | Backend::Memory)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no keychain is reachable: {detail}. {fix}")]
+    Unreachable { detail: String, fix: String },
+    #[error("the {} is locked or refused access ({detail}). Unlock it (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and retry", backend.name())]
+    Locked { backend: Backend, detail: String },
+    #[error("the {} did not answer within {} s (a hidden unlock dialog?). Unlock the keychain and retry", backend.name(), timeout.as_secs())]
+    Timeout { backend: Backend, timeout: Duration },
+    #[error("the {} failed: {detail}", backend.name())]
+    Failed { backend: Backend, detail: String },
+    #[error(
+        "unknown AWS_MFA_PROC_KEYCHAIN value `{0}`; use auto, secret-service, keyutils, macos or windows"
+    )]
+    UnknownBackend(String),
+}
+
+/// The result of reading a record.
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+    /// Present but not a record this version can use: corrupt, torn, or from a newer one.
+    Unreadable(String),
+}
+
+/// A keychain with deadlines, framing and versioned records on top of a keyring-core store.
+pub struct Vault {
+    store: Arc<CredentialStore>,
+    backend: Backend,
+    timeout: Duration,
+}
+
+impl Vault {
+    pub fn new(store: Arc<CredentialStore>, backend: Backend) -> Vault {
+        Vault {
+            store,
+            backend,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// An empty in-memory vault, for tests.
+    pub fn memory() -> Vault {
+        Vault::new(
+            keyring_core::mock::Store::new().expect("the mock store always builds"),
+            Backend::Memory,
+        )
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The platform's keychain, or the one `AWS_MFA_PROC_KEYCHAIN` names.
+    pub fn open(env: &dyn Environment) -> Result<Vault, StoreError> {
+        let choice = env
+            .var("AWS_MFA_PROC_KEYCHAIN")
+            .unwrap_or_else(|| "auto".into());
+        platform::open(&choice)
+    }
+
+    pub fn get_record<T: DeserializeOwned>(&self, name: &str) -> Result<Lookup<T>, StoreError> {
+        let Some(bytes) = self.get(name)? else {
+            return Ok(Lookup::Missing);
+        };
+        #[derive(serde::Deserialize)]
+        struct Versioned {
+            #[serde(rename = "Version")]
+            version: u32,
+        }
+        match serde_json::from_slice::<Versioned>(&bytes) {
+            Ok(v) if v.version == RECORD_VERSION => {}
+            Ok(v) => return Ok(Lookup::Unreadable(format!("record version {}", v.version))),
+            Err(_) => return Ok(Lookup::Unreadable("not a record".into())),
+        }
+        Ok(match serde_json::from_slice::<T>(&bytes) {
+            Ok(record) => Lookup::Found(record),
+            Err(e) => Lookup::Unreadable(format!("bad record: {:?}", e.classify())),
+        })
+    }
+
+    pub fn put_record<T: Serialize>(&self, name: &str, record: &T) -> Result<(), StoreError> {
+        let mut value = serde_json::to_value(record).expect("records serialize");
+        value["Version"] = RECORD_VERSION.into();
+        let bytes = Zeroizing::new(serde_json::to_vec(&value).expect("records serialize"));
+        zeroize_json(&mut value);
+        self.put(name, &bytes)
+    }
+
+    /// The whole value stored under `name`, checked against its frame.
+    pub fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let Some(head) = self.get_item(name)? else {
+            return Ok(None);
+        };
+        let Some((parts, digest, first)) = parse_head(&head) else {
+            return Ok(Some(Zeroizing::new(b"\0unframed".to_vec())));
+        };
+        let mut value = Zeroizing::new(first.to_vec());
+        for i in 1..parts {
+            match self.get_item(&part_name(name, i))? {
+                Some(part) => value.extend_from_slice(&part),
+                None => return Ok(Some(Zeroizing::new(b"\0torn".to_vec()))),
+            }
+        }
+        if hex(&Sha256::digest(&value[..])) != digest {
+            return Ok(Some(Zeroizing::new(b"\0torn".to_vec())));
+        }
+        Ok(Some(value))
+    }
+
+    /// Stores `value` under `name`: parts first, head last.
+    pub fn put(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let digest = hex(&Sha256::digest(value));
+        let limit = self.backend.item_limit();
+        let header_len = FRAME_MAGIC.len() + digest.len() + 16;
+        let first_len = value.len().min(limit - header_len);
+        let rest: Vec<&[u8]> = value[first_len..].chunks(limit).collect();
+        for (i, part) in rest.iter().enumerate() {
+            self.set_item(&part_name(name, i + 1), part)?;
+        }
+        let mut head =
+            Zeroizing::new(format!("{FRAME_MAGIC} {} {digest}\n", rest.len() + 1).into_bytes());
+        head.extend_from_slice(&value[..first_len]);
+        self.set_item(name, &head)?;
+        // Parts beyond the new count belong to an older, longer value.
+        let mut stale = rest.len() + 1;
+        while self.delete_item(&part_name(name, stale))? {
+            stale += 1;
+        }
+        Ok(())
+    }
+
+    /// Deletes `name` and its parts; `true` if it existed.
+    pub fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let existed = self.delete_item(name)?;
+        let mut i = 1;
+        while self.delete_item(&part_name(name, i))? {
+            i += 1;
+        }
+        Ok(existed)
+    }
+
+    fn get_item(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        let name = name.to_string();
+        match self.bounded(move |s| s.build(SERVICE, &name, None)?.get_secret())? {
+            Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(KeyringError::Ambiguous(_)) => Ok(Some(Zeroizing::new(b"\0ambiguous".to_vec()))),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn set_item(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        let (name, value) = (name.to_string(), Zeroizing::new(value.to_vec()));
+        let result = self.bounded(move |s| {
+            let entry = s.build(SERVICE, &name, None)?;
+            match entry.set_secret(&value) {
+                // Duplicates (e.g. made by another tool): replace them all with one item.
+                Err(KeyringError::Ambiguous(entries)) => {
+                    for duplicate in entries {
+                        duplicate.delete_credential()?;
+                    }
+                    entry.set_secret(&value)
+                }
+                other => other,
+            }
+        })?;
+        result.map_err(|e| self.error(e))
+    }
+
+    fn delete_item(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        match self.bounded(move |s| s.build(SERVICE, &name, None)?.delete_credential())? {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Runs one backend call on a worker thread and gives up after the deadline.
+    fn bounded<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&CredentialStore) -> R + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let store = self.store.clone();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(op(&*store));
+        });
+        rx.recv_timeout(self.timeout)
+            .map_err(|_| StoreError::Timeout {
+                backend: self.backend,
+                timeout: self.timeout,
+            })
+    }
+
+    fn error(&self, e: KeyringError) -> StoreError {
+        describe(self.backend, e)
+    }
+}
+
+/// Maps a keyring error without ever formatting the data some variants carry.
+fn describe(backend: Backend, e: KeyringError) -> StoreError {
+    match e {
+        KeyringError::NoStorageAccess(inner) => StoreError::Locked {
+            backend,
+            detail: inner.to_string(),
+        },
+        KeyringError::PlatformFailure(inner) => StoreError::Failed {
+            backend,
+            detail: inner.to_string(),
+        },
+        KeyringError::TooLong(what, max) => StoreError::Failed {
+            backend,
+            detail: format!("{what} is longer than {max}"),
+        },
+        other => StoreError::Failed {
+            backend,
+            detail: variant_name(&other).to_string(),
+        },
+    }
+}
+
+fn variant_name(e: &KeyringError) -> &'static str {
+    match e {
+        KeyringError::BadEncoding(_) => "bad encoding",
+        KeyringError::BadDataFormat(..) => "bad data format",
+        KeyringError::BadStoreFormat(_) => "bad store format",
+        KeyringError::Invalid(..) => "invalid argument",
+        KeyringError::NoDefaultStore => "no store",
+        KeyringError::NotSupportedByStore(_) => "not supported by the store",
+        _ => "unexpected error",
+    }
+}
+
+fn part_name(name: &str, i: usize) -> String {
+    format!("{name}#{i}")
+}
+
+/// `amp1 PARTS SHA256\n` then the first part of the value.
+fn parse_head(head: &[u8]) -> Option<(usize, &str, &[u8])> {
+    let newline = head.iter().position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&head[..newline]).ok()?;
+    let mut fields = header.split(' ');
+    if fields.next()? != FRAME_MAGIC {
+        return None;
+    }
+    let parts: usize = fields.next()?.parse().ok()?;
+    let digest = fields.next()?;
+    (1..=64)
+        .contains(&parts)
+        .then_some((parts, digest, &head[newline + 1..]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn zeroize_json(value: &mut serde_json::Value) {
+    use zeroize::Zeroize;
+    match value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Object(map) => map.values_mut().for_each(zeroize_json),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(zeroize_json),
+        _ => {}
+    }
+}
+
+/// Opens a backend under the deadline, so a dead bus cannot hang the caller.
+#[allow(dead_code)]
+fn connect(
+    backend: Backend,
+    open: impl FnOnce() -> keyring_core::Result<Arc<CredentialStore>> + Send + 'static,
+) -> Result<Vault, StoreError> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(open());
+    });
+    match rx.recv_timeout(DEFAULT_TIMEOUT) {
+        Ok(Ok(store)) => Ok(Vault::new(store, backend)),
+        Ok(Err(e)) => Err(describe(backend, e)),
+        Err(_) => Err(StoreError::Timeout {
+            backend,
+            timeout: DEFAULT_TIMEOUT,
+        }),
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::*;
+
+    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+        match choice {
+            "secret-service" => secret_service(),
+            "keyutils" => keyutils(),
+            "auto" => secret_service().or_else(|ss| match ss {
+                StoreError::Locked { .. } => Err(ss),
+                _ => keyutils().map_err(|ku| StoreError::Unreachable {
+                    detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
+                    fix: "Start a Secret Service (gnome-keyring, KeePassXC) in this login session, or run inside a session keyring (`keyctl session - …`); set AWS_MFA_PROC_KEYCHAIN to choose one".into(),
+                }),
+            }),
+            other => Err(StoreError::UnknownBackend(other.to_string())),
+        }
+    }
+
+    fn secret_service() -> Result<Vault, StoreError> {
+        connect(Backend::SecretService, || {
+            let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+            Ok(store)
+        })
+    }
+
+    fn keyutils() -> Result<Vault, StoreError> {
+        let vault = connect(Backend::Keyutils, || {
+            let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
+            Ok(store)
+        })?;
+        // The store only fails when used: probe it once so the choice is made now.
+        vault.get_item("v1:probe")?;
+        Ok(vault)
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod platform {
+    use super::*;
+
+    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+        match choice {
+            "auto" | "macos" => connect(Backend::MacosKeychain, || {
+                let store: Arc<CredentialStore> =
+                    apple_native_keyring_store::keychain::Store::new()?;
+                Ok(store)
+            }),
+            other => Err(StoreError::UnknownBackend(other.to_string())),
+        }
+    }
+}
+
+#[cfg(target_os = "windows")]
+mod platform {
+    use super::*;
+
+    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+        match choice {
+            "auto" | "windows" => connect(Backend::WindowsCredentialManager, || {
+                let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
+                Ok(store)
+            }),
+            other => Err(StoreError::UnknownBackend(other.to_string())),
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+mod platform {
+    use super::*;
+
+    pub fn open(_choice: &str) -> Result<Vault, StoreError> {
+        Err(StoreError::Unreachable {
+            detail: "this platform has no supported keychain".into(),
+            fix: "Use Linux, macOS or Windows".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_vault() -> Vault {
+        let mut vault = Vault::memory();
+        vault.backend = Backend::WindowsCredentialManager;
+        vault
+    }
+
+    #[test]
+    fn a_value_over_the_item_limit_round_trips_in_parts() {
+        let vault = small_vault();
+        let value: Vec<u8> = (0..6000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        vault.put("v1:session:x", &value).unwrap();
+        assert_eq!(&vault.get("v1:session:x").unwrap().unwrap()[..], &value[..]);
+        for part in ["v1:session:x", "v1:session:x#1", "v1:session:x#2"] {
+            let raw = vault.get_item(part).unwrap().unwrap();
+            assert!(raw.len() <= 2560, "{part} holds {} bytes", raw.len());
+        }
+    }
+
+    #[test]
+    fn a_torn_write_never_reads_as_valid() {
+        let vault = small_vault();
+        let old: Vec<u8> = vec![b'o'; 6000];
+        vault.put("v1:k", &old).unwrap();
+        // A new value's second part landed, then the writer died before the head.
+        vault.set_item("v1:k#1", &[b'n'; 2560]).unwrap();
+        assert_eq!(&vault.get("v1:k").unwrap().unwrap()[..], b"\0torn");
+    }
+
+    #[test]
+    fn a_shorter_value_removes_the_old_parts() {
+        let vault = small_vault();
+        vault.put("v1:k", &[b'x'; 6000]).unwrap();
+        vault.put("v1:k", b"short").unwrap();
+        assert_eq!(&vault.get("v1:k").unwrap().unwrap()[..], b"short");
+        assert!(vault.get_item("v1:k#1").unwrap().is_none());
+    }
+
+    #[test]
+    fn records_carry_a_version_and_other_versions_are_unreadable() {
+        let vault = Vault::memory();
+        vault
+            .put_record("v1:r", &serde_json::json!({"A": 1}))
+            .unwrap();
+        assert!(matches!(
+            vault.get_record::<serde_json::Value>("v1:r").unwrap(),
+            Lookup::Found(v) if v["Version"] == 1
+        ));
+        vault.put("v1:r", br#"{"Version":2,"A":1}"#).unwrap();
+        assert!(matches!(
+            vault.get_record::<serde_json::Value>("v1:r").unwrap(),
+            Lookup::Unreadable(_)
+        ));
+        vault.set_item("v1:r", b"garbage").unwrap();
+        assert!(matches!(
+            vault.get_record::<serde_json::Value>("v1:r").unwrap(),
+            Lookup::Unreadable(_)
+        ));
+    }
+}
