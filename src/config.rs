@@ -103,8 +103,8 @@ pub enum ConfigError {
         path: PathBuf,
         env_var: &'static str,
     },
-    #[error("cannot parse the AWS config files: {0}. Fix that line and retry")]
-    Malformed(String),
+    #[error("cannot parse {path}: {detail}. Fix that line and retry")]
+    Malformed { path: PathBuf, detail: String },
     #[error("profile `{profile}` is not in {path}. {hint}")]
     UnknownProfile {
         profile: String,
@@ -160,7 +160,7 @@ impl ConfigError {
             self,
             ConfigError::Unreadable { .. }
                 | ConfigError::NotText { .. }
-                | ConfigError::Malformed(_)
+                | ConfigError::Malformed { .. }
         )
     }
 }
@@ -224,23 +224,24 @@ impl Config {
         };
         let config_path = locate("AWS_CONFIG_FILE", "~/.aws/config");
         let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
-        let files = EnvConfigFiles::builder()
-            .with_contents(
-                EnvConfigFileKind::Config,
-                read_text(&config_path, "AWS_CONFIG_FILE")?,
-            )
-            .with_contents(
-                EnvConfigFileKind::Credentials,
-                read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?,
-            )
-            .build();
-        // The files are given as contents, so the SDK's loader does no I/O and its future
-        // is ready at the first poll: no async runtime is needed on this path.
-        let (fs, sdk_env) = (Fs::real(), Env::real());
-        let load = aws_config::profile::load(&fs, &sdk_env, &files, Some(Cow::Borrowed("default")));
-        let profiles = now_or_never(load)
-            .ok_or_else(|| ConfigError::Malformed("the profile loader did not finish".into()))?
-            .map_err(|e| ConfigError::Malformed(crate::error_chain(&e)))?;
+        let config_text = read_text(&config_path, "AWS_CONFIG_FILE")?;
+        let credentials_text = read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?;
+        let profiles = parse(&[
+            (EnvConfigFileKind::Config, &config_text),
+            (EnvConfigFileKind::Credentials, &credentials_text),
+        ])
+        .map_err(|detail| {
+            // Say which file: parse each alone (only on this error path).
+            let culprit = if parse(&[(EnvConfigFileKind::Config, &config_text)]).is_err() {
+                &config_path
+            } else {
+                &credentials_path
+            };
+            ConfigError::Malformed {
+                path: culprit.clone(),
+                detail,
+            }
+        })?;
         Ok(Config {
             profiles,
             config_path,
@@ -380,6 +381,29 @@ impl Config {
             [] => "Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)".to_string(),
             names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
         }
+    }
+}
+
+/// Parses file contents with the SDK's parser. Given contents, its loader does no I/O and
+/// its future is ready at the first poll: no async runtime is needed on this path.
+fn parse(files: &[(EnvConfigFileKind, &String)]) -> Result<ProfileSet, String> {
+    let files = files
+        .iter()
+        .fold(EnvConfigFiles::builder(), |b, (kind, text)| {
+            b.with_contents(*kind, text.as_str())
+        })
+        .build();
+    let (fs, env) = (Fs::real(), Env::real());
+    let load = aws_config::profile::load(&fs, &env, &files, Some(Cow::Borrowed("default")));
+    match now_or_never(load) {
+        Some(Ok(profiles)) => Ok(profiles),
+        // The SDK's message spans lines and names no file: make it one line.
+        Some(Err(e)) => Err(crate::error_chain(&e)
+            .replace("error parsing  on", "error on")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")),
+        None => Err("the profile loader did not finish".into()),
     }
 }
 
@@ -607,7 +631,10 @@ mod tests {
     #[test]
     fn a_malformed_or_binary_file_is_an_error_naming_it() {
         let (_dir, env) = setup("[profile mfa\nmfa_serial = x\n", "");
-        assert!(matches!(Config::load(&env), Err(ConfigError::Malformed(_))));
+        assert!(matches!(
+            Config::load(&env),
+            Err(ConfigError::Malformed { .. })
+        ));
         let (dir, env) = setup("", "");
         std::fs::write(dir.path().join("config"), b"\xff\xfe[profile]").unwrap();
         assert!(matches!(

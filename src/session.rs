@@ -111,15 +111,15 @@ pub fn get(
 ) -> Result<SessionCredentials, SessionError> {
     let item = item(settings);
     let before = cached(deps.vault, settings)?;
-    if mode == Mode::Cached {
-        if let Some(s) = before.as_ref().filter(|s| fresh(s, deps.clock)) {
-            crate::debug!(
-                "cache hit for `{}`, expires {}",
-                settings.profile,
-                iso8601(s.expiration)
-            );
-            return Ok(s.clone());
-        }
+    if mode == Mode::Cached
+        && let Some(s) = before.as_ref().filter(|s| fresh(s, deps.clock))
+    {
+        crate::debug!(
+            "cache hit for `{}`, expires {}",
+            settings.profile,
+            iso8601(s.expiration)
+        );
+        return Ok(s.clone());
     }
     let _guard = lock::acquire(&deps.lock_dir, &item, lock::WAIT)?;
     // Someone else may have refreshed while we waited for the lock.

@@ -364,15 +364,23 @@ fn connect(
 mod platform {
     use super::*;
 
+    const START_SECRET_SERVICE: &str = "Start a Secret Service (gnome-keyring, KeePassXC) in this login session with DBUS_SESSION_BUS_ADDRESS set";
+
     pub fn open(choice: &str) -> Result<Vault, StoreError> {
         match choice {
-            "secret-service" => secret_service(),
+            "secret-service" => secret_service().map_err(|ss| match ss {
+                StoreError::Locked { .. } => ss,
+                _ => StoreError::Unreachable {
+                    detail: format!("Secret Service: {ss}"),
+                    fix: format!("{START_SECRET_SERVICE}, or set AWS_MFA_PROC_KEYCHAIN=keyutils"),
+                },
+            }),
             "keyutils" => keyutils(),
             "auto" => secret_service().or_else(|ss| match ss {
                 StoreError::Locked { .. } => Err(ss),
                 _ => keyutils().map_err(|ku| StoreError::Unreachable {
                     detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
-                    fix: "Start a Secret Service (gnome-keyring, KeePassXC) in this login session, or run inside a session keyring (`keyctl session - …`); set AWS_MFA_PROC_KEYCHAIN to choose one".into(),
+                    fix: format!("{START_SECRET_SERVICE}, or run inside a session keyring (`keyctl session - …`) with AWS_MFA_PROC_KEYCHAIN=keyutils"),
                 }),
             }),
             other => Err(StoreError::UnknownBackend(other.to_string())),
