@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what the end-to-end tests (tests/e2e) need, on a fresh Debian 12 machine:
+#   - Debian packages: a D-Bus daemon, gnome-keyring and secret-tool for a real Secret
+#     Service, faketime, keyutils;
+#   - a Python venv with moto (a local AWS), the AWS CLI v1 and boto3, versions fixed
+#     by tests/python/requirements.lock;
+#   - the npm clients (AWS SDK for JS v3, osls) fixed by tests/node/package-lock.json.
+# The venv and node_modules go to $AWS_MFA_PROC_TEST_DEPS (default: .test-deps in the
+# repo root). Idempotent: each part is redone only when it is missing or its pinned
+# inputs changed, so a second run takes well under a second and prints nothing.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+deps=${AWS_MFA_PROC_TEST_DEPS:-$repo/.test-deps}
+
+log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+
+# Prints the sha256 of the given files together: the stamp that says a part is current.
+inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+install_debian_packages() {
+    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils) missing=() pkg
+    # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
+    python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
+    for pkg in "${wanted[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -qx 'install ok installed' \
+            || missing+=("$pkg")
+    done
+    ((${#missing[@]})) || return 0
+
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    log "apt-get install ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python_venv() {
+    local venv=$deps/venv req=$repo/tests/python/requirements.txt lock=$repo/tests/python/requirements.lock
+    local want
+    want=$(inputs_hash "$req" "$lock")
+    if [[ $(cat "$venv/.installed" 2>/dev/null) == "$want" ]] && "$venv/bin/python" -c '' 2>/dev/null; then
+        return 0
+    fi
+    log "python venv at $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" -c "$lock"
+    echo "$want" >"$venv/.installed"
+}
+
+install_node_modules() {
+    local dir=$deps/node src=$repo/tests/node want
+    want=$(inputs_hash "$src/package.json" "$src/package-lock.json")
+    if [[ $(cat "$dir/.installed" 2>/dev/null) == "$want" && -d $dir/node_modules ]]; then
+        return 0
+    fi
+    log "npm ci in $dir"
+    mkdir -p "$dir"
+    rm -f "$dir/.installed"
+    cp "$src/package.json" "$src/package-lock.json" "$dir/"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$want" >"$dir/.installed"
+}
+
+install_debian_packages
+mkdir -p "$deps"
+install_python_venv
+install_node_modules

@@ -1,0 +1,839 @@
+//! The end-to-end test rig: one isolated little world per test.
+//!
+//! [`Rig::new`] makes a temporary directory and starts, for this test alone:
+//! - a private D-Bus session bus (`dbus-daemon` with its own config: no service
+//!   activation, so nothing can auto-start a second, locked keyring daemon);
+//! - `gnome-keyring-daemon --foreground --unlock --components=secrets` on that bus, fed
+//!   the login password on stdin; `new` returns only once `org.freedesktop.secrets` has an
+//!   owner *and* the default collection reports `Locked=false` (`--unlock` exits 0 even
+//!   when it fails, so the owner alone proves nothing);
+//! - a `moto_server` (a local AWS) on a port of its own choosing on 127.0.0.1, waited
+//!   for until it answers.
+//!
+//! [`Rig::without_keychain`] starts moto only; its `DBUS_SESSION_BUS_ADDRESS` points at a
+//! socket that does not exist, so every Secret Service call fails at once.
+//!
+//! Everything is killed and the directory removed when the `Rig` is dropped, also when
+//! the test panics. (A test process killed with SIGKILL leaves its daemons behind.)
+//!
+//! # Layout of [`Rig::dir`]
+//! ```text
+//! home/                 HOME; .aws/config, .aws/credentials
+//! home/.config          XDG_CONFIG_HOME
+//! home/.cache           XDG_CACHE_HOME
+//! home/.local/share     XDG_DATA_HOME (the keyring files: keyrings/login.keyring)
+//! run/                  XDG_RUNTIME_DIR, mode 0700; run/bus is the D-Bus socket
+//! logs/                 dbus-daemon.log, gnome-keyring.log, moto.log
+//! moto/                 moto's working directory and its request recording
+//! ```
+//!
+//! # Running things
+//! - [`Rig::env`] is the *whole* environment for a child: HOME, XDG_*,
+//!   DBUS_SESSION_BUS_ADDRESS, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
+//!   AWS_ENDPOINT_URL (moto), AWS_EC2_METADATA_DISABLED=true, AWS_REGION and
+//!   AWS_DEFAULT_REGION ([`REGION`]), LANG=C.UTF-8, TERM=xterm and PATH. PATH is: the
+//!   directory of the `aws-mfa-proc` binary under test, the venv's `bin`,
+//!   `node_modules/.bin`, the directory of the host's `node` when that is not already
+//!   `/usr/bin` or `/bin`, then `/usr/bin:/bin`. Nothing else comes from the parent;
+//!   [`Rig::set_env`] adds or replaces variables.
+//! - [`Rig::command`] is a `Command` with exactly that environment, run in HOME.
+//! - [`Rig::pty`] runs a program under a pseudo-terminal (its controlling terminal), as
+//!   a person at a shell would; [`Rig::pty_split_stdout`] does the same but sends the
+//!   program's stdout to a file, so what it prints can be told apart from the prompts on
+//!   the terminal. The terminal's echo is off: what [`Pty::send_line`] types does not
+//!   show on the screen. The screen has `\r\n` line ends.
+//! - [`Rig::secret_tool`] / [`Rig::secret_tool_input`] run `secret-tool` against this
+//!   rig's keyring, bounded in time.
+//! - [`Rig::python`] is the venv's interpreter (boto3, awscli, moto); [`Rig::node_dir`]
+//!   holds `node_modules` (`@aws-sdk/client-sts`, `@aws-sdk/credential-providers`, osls):
+//!   set `NODE_PATH` to `node_dir()/node_modules` to `require` them from a script.
+//! - [`Rig::moto_reset`], [`Rig::moto_start_recording`] and
+//!   [`Rig::moto_recorded_requests`] drive moto's API; the recording is one line per
+//!   request with the signing key and the decoded form body (`…&TokenCode=123456`).
+//!
+//! # Test dependencies
+//! The Python venv and node_modules live in `.test-deps` under the crate root, or in
+//! `$AWS_MFA_PROC_TEST_DEPS`; the daemons and `secret-tool` come from Debian packages.
+//! `scripts/install-test-deps.sh` installs all of it; a rig panics naming what is missing.
+
+use std::{
+    env,
+    fmt::Debug,
+    fs::{self, File},
+    io::{self, BufRead, BufReader, Read, Write},
+    net::{Ipv4Addr, SocketAddr, TcpStream},
+    os::unix::{fs::PermissionsExt, process::ExitStatusExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::atomic::{AtomicUsize, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+pub use expectrl::Regex;
+use expectrl::{Expect, Needle, Session, process::unix::WaitStatus, session::OsSession};
+use tempfile::TempDir;
+
+/// The region every client in the rig uses.
+pub const REGION: &str = "eu-west-1";
+
+/// The login keyring's password (the keyring is created with it on first unlock).
+const KEYRING_PASSWORD: &str = "rig-login-password";
+/// What children find on PATH after the rig's own directories.
+const SYSTEM_PATH: [&str; 2] = ["/usr/bin", "/bin"];
+/// Programs from Debian packages that the rig or the tests run.
+const SYSTEM_TOOLS: [&str; 6] = [
+    "dbus-daemon",
+    "dbus-send",
+    "gnome-keyring-daemon",
+    "secret-tool",
+    "faketime",
+    "keyctl",
+];
+/// How long a daemon may take to become ready.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long [`Pty::expect`] and [`Pty::wait`] wait.
+const PTY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one `secret-tool` or `dbus-send` call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pause between two looks at something not ready yet.
+const POLL: Duration = Duration::from_millis(10);
+
+/// The D-Bus configuration of the private bus: a session bus on one socket that lets
+/// everyone talk and own names, with no `<servicedir>`, so nothing is ever auto-started.
+const BUS_CONFIG: &str = r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=@SOCKET@</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#;
+
+/// One test's isolated environment; see the module docs.
+pub struct Rig {
+    /// Held only to be killed on drop, in this order: the keyring before its bus. Fields
+    /// drop in declaration order, so every process ends before `dir` is removed.
+    _daemons: Vec<Daemon>,
+    moto_port: u16,
+    bus_address: String,
+    deps: PathBuf,
+    pty_outputs: AtomicUsize,
+    /// Set by [`Rig::set_env`]; applied over the rig's own variables.
+    overrides: Vec<(String, String)>,
+    home: PathBuf,
+    dir: TempDir,
+}
+
+impl Rig {
+    /// A rig with a private, unlocked Secret Service and moto.
+    pub fn new() -> Rig {
+        Rig::start(true)
+    }
+
+    /// A rig with moto but no D-Bus at all: no Secret Service can be reached.
+    pub fn without_keychain() -> Rig {
+        Rig::start(false)
+    }
+
+    fn start(keychain: bool) -> Rig {
+        let deps = deps_dir();
+        check_deps(&deps);
+        let dir = tempfile::Builder::new()
+            .prefix("aws-mfa-proc-rig.")
+            .tempdir()
+            .expect("create the rig's temporary directory");
+        let root = dir.path();
+        for sub in [
+            "home/.aws",
+            "home/.config",
+            "home/.cache",
+            "home/.local/share",
+            "run",
+            "logs",
+            "moto",
+        ] {
+            fs::create_dir_all(root.join(sub)).expect("create the rig's directories");
+        }
+        fs::set_permissions(root.join("run"), fs::Permissions::from_mode(0o700))
+            .expect("chmod XDG_RUNTIME_DIR");
+
+        // moto takes the longest to start: let it start while the keychain comes up.
+        let mut moto = spawn_moto(root, &deps);
+        let (mut daemons, bus_address) = if keychain {
+            let (bus, keyring, address) = start_keychain(root);
+            (vec![keyring, bus], address)
+        } else {
+            (
+                vec![],
+                format!("unix:path={}", root.join("run/no-bus-here").display()),
+            )
+        };
+        let moto_port = wait_for_moto(&mut moto);
+        daemons.push(moto);
+
+        let home = root.join("home");
+        Rig {
+            _daemons: daemons,
+            moto_port,
+            bus_address,
+            deps,
+            pty_outputs: AtomicUsize::new(0),
+            overrides: Vec::new(),
+            home,
+            dir,
+        }
+    }
+
+    /// The temporary root of this rig (see the layout in the module docs).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// HOME of every child.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// `HOME/.aws/config`.
+    pub fn config_path(&self) -> PathBuf {
+        self.home().join(".aws/config")
+    }
+
+    /// `HOME/.aws/credentials`.
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home().join(".aws/credentials")
+    }
+
+    /// Writes `HOME/.aws/config`.
+    pub fn write_config(&self, text: &str) {
+        write_file(&self.config_path(), text);
+    }
+
+    /// Writes `HOME/.aws/credentials`.
+    pub fn write_credentials(&self, text: &str) {
+        write_file(&self.credentials_path(), text);
+    }
+
+    /// moto's base URL, `http://127.0.0.1:PORT`.
+    pub fn moto_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.moto_port)
+    }
+
+    /// The venv's Python interpreter (with boto3, awscli and moto).
+    pub fn python(&self) -> PathBuf {
+        self.deps.join("venv/bin/python")
+    }
+
+    /// The directory holding the npm clients' `node_modules`.
+    pub fn node_dir(&self) -> PathBuf {
+        self.deps.join("node")
+    }
+
+    /// The complete environment for a child process (see the module docs).
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut path = vec![
+            Path::new(env!("CARGO_BIN_EXE_aws-mfa-proc"))
+                .parent()
+                .expect("the binary under test has a directory")
+                .to_path_buf(),
+            self.deps.join("venv/bin"),
+            self.node_dir().join("node_modules/.bin"),
+        ];
+        path.extend(host_node_dir());
+        path.extend(SYSTEM_PATH.iter().map(PathBuf::from));
+        let path = env::join_paths(path).expect("PATH entries contain no ':'");
+
+        let mut vars = base_env(self.dir(), &self.bus_address);
+        vars.retain(|(key, _)| key != "PATH");
+        vars.extend(
+            [
+                ("PATH", utf8(Path::new(&path))),
+                ("AWS_CONFIG_FILE", utf8(&self.config_path())),
+                (
+                    "AWS_SHARED_CREDENTIALS_FILE",
+                    utf8(&self.credentials_path()),
+                ),
+                ("AWS_ENDPOINT_URL", self.moto_url()),
+                ("AWS_EC2_METADATA_DISABLED", "true".into()),
+                ("AWS_REGION", REGION.into()),
+                ("AWS_DEFAULT_REGION", REGION.into()),
+                ("TERM", "xterm".into()),
+            ]
+            .map(|(key, value)| (key.to_owned(), value)),
+        );
+        for (key, value) in &self.overrides {
+            vars.retain(|(k, _)| k != key);
+            vars.push((key.clone(), value.clone()));
+        }
+        vars
+    }
+
+    /// Adds `key=value` to [`Rig::env`] for every later child, replacing the rig's own
+    /// value if it has one (e.g. `AWS_ENDPOINT_URL_STS` to put a stand-in before moto).
+    pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
+        self.overrides.retain(|(k, _)| k != key);
+        self.overrides.push((key.to_owned(), value.into()));
+    }
+
+    /// `program` with exactly [`Rig::env`], run in HOME. `program` is looked up on the
+    /// rig's PATH.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .envs(self.env())
+            .current_dir(self.home());
+        command
+    }
+
+    /// Runs `program args…` on a new pseudo-terminal, which is its controlling terminal
+    /// and its stdin, stdout and stderr.
+    pub fn pty(&self, program: &str, args: &[&str]) -> Pty {
+        let mut command = self.command(program);
+        command.args(args);
+        Pty::spawn(command, None)
+    }
+
+    /// Like [`Rig::pty`], but the program's stdout goes to a file of its own: read it,
+    /// after the program ends, with [`Pty::wait_with_stdout`].
+    pub fn pty_split_stdout(&self, program: &str, args: &[&str]) -> Pty {
+        let n = self.pty_outputs.fetch_add(1, Ordering::Relaxed);
+        let stdout = self.dir().join(format!("pty-stdout-{n}"));
+        let mut command = self.command("sh");
+        command
+            .args(["-c", r#"out=$1; shift; exec "$@" >"$out""#, "sh"])
+            .arg(&stdout)
+            .arg(program)
+            .args(args);
+        Pty::spawn(command, Some(stdout))
+    }
+
+    /// Runs `secret-tool args…` against this rig's keyring with empty stdin.
+    pub fn secret_tool(&self, args: &[&str]) -> Output {
+        self.secret_tool_input(args, "")
+    }
+
+    /// Runs `secret-tool args…` against this rig's keyring with `input` on stdin (the
+    /// secret, for `secret-tool store`). Panics if it takes longer than 10 s.
+    pub fn secret_tool_input(&self, args: &[&str], input: &str) -> Output {
+        let mut command = self.command("secret-tool");
+        command.args(args);
+        run_bounded(command, input.as_bytes(), CALL_TIMEOUT)
+    }
+
+    /// Forgets everything moto holds (roles, users, stacks…).
+    pub fn moto_reset(&self) {
+        moto_api(self.moto_port, "POST", "/moto-api/reset");
+    }
+
+    /// Starts recording requests to moto, dropping any earlier recording.
+    pub fn moto_start_recording(&self) {
+        moto_api(self.moto_port, "POST", "/moto-api/recorder/reset-recording");
+        moto_api(self.moto_port, "POST", "/moto-api/recorder/start-recording");
+    }
+
+    /// The requests moto saw since [`Rig::moto_start_recording`], one line each:
+    /// `METHOD URL key=ACCESS_KEY_ID BODY`, with the form body decoded, e.g.
+    /// `POST http://127.0.0.1:PORT/ key=AKIA… Action=GetSessionToken&…&TokenCode=123456`.
+    /// The key is the one that signed the request (empty when unsigned).
+    pub fn moto_recorded_requests(&self) -> String {
+        let recording = moto_api(
+            self.moto_port,
+            "GET",
+            "/moto-api/recorder/download-recording",
+        );
+        recording
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| recorded_request(line) + "\n")
+            .collect()
+    }
+}
+
+/// A program running on a pseudo-terminal; see [`Rig::pty`].
+///
+/// Dropping it kills the program if it still runs.
+pub struct Pty {
+    session: OsSession,
+    /// Everything the terminal showed so far.
+    screen: Vec<u8>,
+    /// `screen[..matched]` was consumed by earlier [`Pty::expect`] calls.
+    matched: usize,
+    /// Where stdout goes, for [`Rig::pty_split_stdout`].
+    stdout: Option<PathBuf>,
+}
+
+impl Pty {
+    fn spawn(command: Command, stdout: Option<PathBuf>) -> Pty {
+        let shown = format!("{command:?}");
+        let session =
+            Session::spawn(command).unwrap_or_else(|e| panic!("spawn on a pty: {shown}: {e}"));
+        Pty {
+            session,
+            screen: Vec::new(),
+            matched: 0,
+            stdout,
+        }
+    }
+
+    /// Waits up to 30 s for `needle` (a `&str`, or a [`Regex`]) in the output after the
+    /// previous match, and returns that output up to the end of the match. Panics with
+    /// the whole screen on a timeout or when the program's output ends first.
+    pub fn expect<N: Needle + Debug>(&mut self, needle: N) -> String {
+        let deadline = Instant::now() + PTY_TIMEOUT;
+        loop {
+            let eof = self.read_available();
+            let pending = &self.screen[self.matched..];
+            let found = needle
+                .check(pending, eof)
+                .unwrap_or_else(|e| panic!("needle {needle:?}: {e}"));
+            if let Some(end) = found.iter().map(|m| m.end()).max() {
+                let text = String::from_utf8_lossy(&pending[..end]).into_owned();
+                self.matched += end;
+                return text;
+            }
+            if eof {
+                panic!(
+                    "output ended before {needle:?}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "no {needle:?} within {PTY_TIMEOUT:?}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Types `line` and Enter.
+    pub fn send_line(&mut self, line: &str) {
+        self.session.send_line(line).expect("write to the pty");
+    }
+
+    /// Waits up to 30 s for the program to end; returns its exit status and everything
+    /// the terminal showed (from the start, `\r\n` line ends).
+    pub fn wait(mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + PTY_TIMEOUT;
+        let status = loop {
+            // Keep reading, so the program never blocks on a full terminal.
+            self.read_available();
+            match self.session.get_process().status() {
+                Ok(WaitStatus::StillAlive) => {}
+                Ok(WaitStatus::Exited(_, code)) => break ExitStatus::from_raw((code & 0xff) << 8),
+                Ok(WaitStatus::Signaled(_, signal, _)) => {
+                    break ExitStatus::from_raw(signal as i32);
+                }
+                other => panic!(
+                    "unexpected wait status {other:?}; the screen:\n{}",
+                    self.screen()
+                ),
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "still running after {PTY_TIMEOUT:?}; the screen:\n{}",
+                    self.screen()
+                );
+            }
+            thread::sleep(POLL);
+        };
+        self.read_available();
+        (status, self.screen())
+    }
+
+    /// [`Pty::wait`] for a [`Rig::pty_split_stdout`] program, plus what it wrote to stdout.
+    pub fn wait_with_stdout(self) -> (ExitStatus, String, String) {
+        let path = self
+            .stdout
+            .clone()
+            .expect("wait_with_stdout needs a Pty from Rig::pty_split_stdout");
+        let (status, screen) = self.wait();
+        let stdout =
+            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        (status, screen, stdout)
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.screen).into_owned()
+    }
+
+    /// Appends what the terminal has to `screen` without blocking; true at end of output.
+    fn read_available(&mut self) -> bool {
+        let mut buf = [0; 4096];
+        loop {
+            match self.session.try_read(&mut buf) {
+                Ok(0) => return true,
+                Ok(n) => self.screen.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("read from the pty: {e}"),
+            }
+        }
+    }
+}
+
+/// A background process of the rig, killed on drop, with its output in `logs/NAME.log`.
+struct Daemon {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Spawns `command` with stderr, and stdout unless the caller set it, going to the
+    /// log. The caller sets stdin.
+    fn spawn(root: &Path, name: &'static str, mut command: Command, pipe_stdout: bool) -> Daemon {
+        let log = root.join("logs").join(format!("{name}.log"));
+        let file = File::create(&log).expect("create a daemon log");
+        let stdout = if pipe_stdout {
+            Stdio::piped()
+        } else {
+            file.try_clone().expect("dup a log file").into()
+        };
+        let child = command
+            .stdout(stdout)
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Daemon { name, child, log }
+    }
+
+    /// Panics with the log.
+    fn fail(&self, what: &str) -> ! {
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        panic!(
+            "{}: {what}\n--- {} ---\n{log}",
+            self.name,
+            self.log.display()
+        );
+    }
+
+    /// Calls `ready` every 10 ms until it holds; panics with the log if the daemon exits
+    /// or `START_TIMEOUT` passes first.
+    fn wait_until<T>(&mut self, what: &str, mut ready: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(value) = ready() {
+                return value;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.fail(&format!("exited ({status}) before {what}"));
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("no {what} within {START_TIMEOUT:?}"));
+            }
+            thread::sleep(POLL);
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn deps_dir() -> PathBuf {
+    env::var_os("AWS_MFA_PROC_TEST_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".test-deps"))
+}
+
+/// Panics naming every missing test dependency.
+fn check_deps(deps: &Path) {
+    let mut missing: Vec<String> = [
+        "venv/bin/moto_server",
+        "venv/bin/aws",
+        "node/node_modules/@aws-sdk/client-sts",
+        "node/node_modules/@aws-sdk/credential-providers",
+        "node/node_modules/.bin/sls",
+    ]
+    .iter()
+    .map(|rel| deps.join(rel))
+    .filter(|path| !path.exists())
+    .map(|path| path.display().to_string())
+    .collect();
+    missing.extend(
+        SYSTEM_TOOLS
+            .iter()
+            .filter(|tool| {
+                !SYSTEM_PATH
+                    .iter()
+                    .any(|dir| Path::new(dir).join(tool).exists())
+            })
+            .map(|tool| tool.to_string()),
+    );
+    assert!(
+        missing.is_empty(),
+        "test dependencies missing ({}): run scripts/install-test-deps.sh (or scripts/test.sh)",
+        missing.join(", ")
+    );
+}
+
+/// The directory of `node` on the parent's PATH, when it is not a system directory.
+fn host_node_dir() -> Option<PathBuf> {
+    let dir = env::split_paths(&env::var_os("PATH")?).find(|dir| dir.join("node").is_file())?;
+    (!SYSTEM_PATH.iter().any(|system| dir == Path::new(system))).then_some(dir)
+}
+
+/// HOME, the XDG directories, the bus, PATH and LANG: what the daemons get.
+fn base_env(root: &Path, bus_address: &str) -> Vec<(String, String)> {
+    let home = root.join("home");
+    [
+        ("HOME", utf8(&home)),
+        ("XDG_CONFIG_HOME", utf8(&home.join(".config"))),
+        ("XDG_CACHE_HOME", utf8(&home.join(".cache"))),
+        ("XDG_DATA_HOME", utf8(&home.join(".local/share"))),
+        ("XDG_RUNTIME_DIR", utf8(&root.join("run"))),
+        ("DBUS_SESSION_BUS_ADDRESS", bus_address.to_owned()),
+        ("PATH", SYSTEM_PATH.join(":")),
+        ("LANG", "C.UTF-8".to_owned()),
+    ]
+    .map(|(key, value)| (key.to_owned(), value))
+    .into()
+}
+
+fn utf8(path: &Path) -> String {
+    path.to_str()
+        .unwrap_or_else(|| panic!("non-UTF-8 path {}", path.display()))
+        .to_owned()
+}
+
+fn write_file(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().expect("a file has a parent"))
+        .expect("create the file's directory");
+    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Starts the private bus and an unlocked gnome-keyring on it; returns both and the
+/// bus address once the default collection is unlocked.
+fn start_keychain(root: &Path) -> (Daemon, Daemon, String) {
+    let config = root.join("bus.conf");
+    fs::write(
+        &config,
+        BUS_CONFIG.replace("@SOCKET@", &utf8(&root.join("run/bus"))),
+    )
+    .expect("write bus.conf");
+    let mut command = Command::new("/usr/bin/dbus-daemon");
+    command
+        .args(["--nofork", "--print-address"])
+        .arg(format!("--config-file={}", config.display()))
+        .env_clear()
+        .envs(base_env(root, ""))
+        .stdin(Stdio::null());
+    let mut bus = Daemon::spawn(root, "dbus-daemon", command, true);
+    // dbus-daemon prints its address once it listens (or closes stdout when it fails).
+    let mut address = String::new();
+    let _ = BufReader::new(bus.child.stdout.take().expect("piped stdout")).read_line(&mut address);
+    let address = address.trim().to_owned();
+    if address.is_empty() {
+        bus.fail("printed no address");
+    }
+
+    let mut command = Command::new("/usr/bin/gnome-keyring-daemon");
+    command
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .env_clear()
+        .envs(base_env(root, &address))
+        .stdin(Stdio::piped());
+    let mut keyring = Daemon::spawn(root, "gnome-keyring", command, false);
+    // The password is read up to end of input.
+    keyring
+        .child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(KEYRING_PASSWORD.as_bytes())
+        .expect("give gnome-keyring its password");
+
+    keyring.wait_until("owner of org.freedesktop.secrets", || {
+        dbus_call(
+            &address,
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            &["string:org.freedesktop.secrets"],
+        )
+        .contains("boolean true")
+        .then_some(())
+    });
+    keyring.wait_until("unlocked default collection", || {
+        dbus_call(
+            &address,
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets/aliases/default",
+            "org.freedesktop.DBus.Properties.Get",
+            &["string:org.freedesktop.Secret.Collection", "string:Locked"],
+        )
+        .contains("boolean false")
+        .then_some(())
+    });
+    (bus, keyring, address)
+}
+
+/// `dbus-send` a method call on the bus at `address`; returns the printed reply, or ""
+/// when the call fails.
+fn dbus_call(address: &str, dest: &str, object: &str, method: &str, args: &[&str]) -> String {
+    let mut command = Command::new("/usr/bin/dbus-send");
+    command
+        .arg(format!("--bus={address}"))
+        .arg(format!("--dest={dest}"))
+        .args(["--print-reply", "--reply-timeout=2000", object, method])
+        .args(args)
+        .env_clear();
+    let output = run_bounded(command, b"", CALL_TIMEOUT);
+    if output.status.success() {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    } else {
+        String::new()
+    }
+}
+
+fn spawn_moto(root: &Path, deps: &Path) -> Daemon {
+    let dir = root.join("moto");
+    let mut command = Command::new(deps.join("venv/bin/moto_server"));
+    command
+        .args(["-H", "127.0.0.1", "-p", "0"])
+        .env_clear()
+        .envs([
+            ("HOME", root.join("home")),
+            ("PATH", PathBuf::from(SYSTEM_PATH.join(":"))),
+            ("LANG", PathBuf::from("C.UTF-8")),
+            ("MOTO_RECORDER_FILEPATH", dir.join("recording.jsonl")),
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::null());
+    Daemon::spawn(root, "moto", command, false)
+}
+
+/// Waits until moto logged the port it listens on and answers there; returns the port.
+fn wait_for_moto(moto: &mut Daemon) -> u16 {
+    const BANNER: &str = "Running on http://127.0.0.1:";
+    let log = moto.log.clone();
+    let port = moto.wait_until("port in the log", || {
+        let text = fs::read_to_string(&log).ok()?;
+        let digits: String = text[text.find(BANNER)? + BANNER.len()..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse::<u16>().ok()
+    });
+    moto.wait_until("answer to /moto-api/reset", || {
+        http(port, "POST", "/moto-api/reset")
+            .ok()
+            .filter(|(status, _)| *status == 200)
+    });
+    port
+}
+
+/// Calls moto's API; panics unless it answers 200. Returns the body.
+fn moto_api(port: u16, method: &str, path: &str) -> String {
+    match http(port, method, path) {
+        Ok((200, body)) => body,
+        Ok((status, body)) => panic!("moto {method} {path}: HTTP {status}: {body}"),
+        Err(e) => panic!("moto {method} {path}: {e}"),
+    }
+}
+
+/// A bodiless HTTP/1.0 request to 127.0.0.1:`port`; returns the status and body.
+fn http(port: u16, method: &str, path: &str) -> io::Result<(u16, String)> {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response);
+    let bad = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("bad HTTP response: {response:?}"),
+        )
+    };
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(bad)?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    Ok((status, body.to_owned()))
+}
+
+/// One line of moto's recording (a JSON object) as `METHOD URL key=ACCESS_KEY_ID BODY`.
+fn recorded_request(json: &str) -> String {
+    let request: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("moto recording line {json:?}: {e}"));
+    let field = |name: &str| request[name].as_str().unwrap_or_default();
+    let key = request["headers"]["Authorization"]
+        .as_str()
+        .and_then(|auth| auth.split_once("Credential=")?.1.split('/').next())
+        .unwrap_or_default();
+    let body = if request["body_encoded"].as_bool() == Some(true) {
+        String::from_utf8_lossy(&base64_decode(field("body"))).into_owned()
+    } else {
+        field("body").to_owned()
+    };
+    format!(
+        "{} {} key={key} {}",
+        field("method"),
+        field("url"),
+        body.replace('\n', "\\n")
+    )
+}
+
+/// Decodes standard base64, skipping padding and anything else outside the alphabet.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let (mut bytes, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for c in text.bytes() {
+        let value = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => continue,
+        };
+        acc = (acc << 6 | u32::from(value)) & 0xffff;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((acc >> bits) as u8);
+        }
+    }
+    bytes
+}
+
+/// Runs `command` with `input` on stdin and stdout/stderr captured; panics if it takes
+/// longer than `timeout`. (Meant for small outputs: the pipes are read after it ends.)
+fn run_bounded(mut command: Command, input: &[u8], timeout: Duration) -> Output {
+    let shown = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
+    // A program that does not read its stdin may close it first: that is fine.
+    let _ = child.stdin.take().expect("piped stdin").write_all(input);
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().expect("wait for a child").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{shown} took longer than {timeout:?}");
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    child.wait_with_output().expect("collect a child's output")
+}
