@@ -1,0 +1,43 @@
+//! Every file in config-examples/ loads, and every helper profile in it is valid.
+
+use crate::rig::Rig;
+use crate::support::*;
+
+#[test]
+fn every_config_example_loads() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config-examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ini") {
+            continue;
+        }
+        let rig = Rig::without_keychain();
+        let mut cmd = rig.command("aws-mfa-proc");
+        cmd.arg("status").env("AWS_CONFIG_FILE", &path);
+        let credentials = path.with_extension("credentials");
+        if credentials.exists() {
+            cmd.env("AWS_SHARED_CREDENTIALS_FILE", &credentials);
+        }
+        let out = run(&mut cmd);
+        let stdout = text(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
+        assert!(
+            stdout.contains("mfa: keys in"),
+            "{}: {stdout}",
+            path.display()
+        );
+        assert!(
+            !stdout.contains("misconfigured"),
+            "{}: {stdout}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} examples found");
+}
