@@ -226,13 +226,28 @@ impl Config {
         let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
         let config_text = read_text(&config_path, "AWS_CONFIG_FILE")?;
         let credentials_text = read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?;
+        Config::parse(
+            config_path,
+            &config_text,
+            credentials_path,
+            &credentials_text,
+        )
+    }
+
+    /// Parses the two files' text; `load` without the file system.
+    pub fn parse(
+        config_path: PathBuf,
+        config_text: &str,
+        credentials_path: PathBuf,
+        credentials_text: &str,
+    ) -> Result<Config, ConfigError> {
         let profiles = parse(&[
-            (EnvConfigFileKind::Config, &config_text),
-            (EnvConfigFileKind::Credentials, &credentials_text),
+            (EnvConfigFileKind::Config, config_text),
+            (EnvConfigFileKind::Credentials, credentials_text),
         ])
         .map_err(|detail| {
             // Say which file: parse each alone (only on this error path).
-            let culprit = if parse(&[(EnvConfigFileKind::Config, &config_text)]).is_err() {
+            let culprit = if parse(&[(EnvConfigFileKind::Config, config_text)]).is_err() {
                 &config_path
             } else {
                 &credentials_path
@@ -386,11 +401,11 @@ impl Config {
 
 /// Parses file contents with the SDK's parser. Given contents, its loader does no I/O and
 /// its future is ready at the first poll: no async runtime is needed on this path.
-fn parse(files: &[(EnvConfigFileKind, &String)]) -> Result<ProfileSet, String> {
+fn parse(files: &[(EnvConfigFileKind, &str)]) -> Result<ProfileSet, String> {
     let files = files
         .iter()
         .fold(EnvConfigFiles::builder(), |b, (kind, text)| {
-            b.with_contents(*kind, text.as_str())
+            b.with_contents(*kind, *text)
         })
         .build();
     let (fs, env) = (Fs::real(), Env::real());
@@ -641,5 +656,80 @@ mod tests {
             Config::load(&env),
             Err(ConfigError::NotText { .. })
         ));
+    }
+
+    #[test]
+    fn a_megabyte_mfa_serial_is_an_error_not_a_panic() {
+        let config = format!(
+            "[profile mfa]\nmfa_serial = arn:aws:iam::111111111111:mfa/{}\n",
+            "a".repeat(1 << 20)
+        );
+        let env = FakeEnv(HashMap::new());
+        let config = Config::parse("c".into(), &config, "k".into(), "").unwrap();
+        let err = config.settings(&env, "mfa", None).unwrap_err().to_string();
+        assert!(
+            err.contains("9 to 256") && err.len() < 400,
+            "{}",
+            &err[..200]
+        );
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines that look like AWS config, and lines that look like nothing.
+        fn line() -> impl Strategy<Value = String> {
+            let name = prop_oneof![Just("mfa".to_string()), "[a-z\\]\\[ \\x00-]{0,12}"];
+            let value = prop_oneof![
+                Just("arn:aws:iam::111111111111:mfa/alice".to_string()),
+                Just("aws-mfa-proc --profile mfa --source-profile mfa".to_string()),
+                "[0-9]{0,12}",
+                "\\PC{0,64}",
+                (0usize..5000).prop_map(|n| "x".repeat(n)),
+            ];
+            let key = prop_oneof![
+                Just("mfa_serial"),
+                Just("credential_process"),
+                Just("region"),
+                Just(DURATION_KEY),
+                Just("source_profile"),
+                Just("aws_access_key_id"),
+                Just("aws_secret_access_key"),
+                Just("endpoint_url"),
+                Just("  nested"),
+            ];
+            prop_oneof![
+                name.clone().prop_map(|n| format!("[profile {n}]")),
+                name.prop_map(|n| format!("[{n}]")),
+                (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+                "\\PC{0,80}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            /// Whatever the files say: settings or an error, never a panic, and an
+            /// error message of bounded size on one line.
+            #[test]
+            fn any_config_gives_settings_or_a_clear_error(
+                config in prop::collection::vec(line(), 0..30),
+                credentials in prop::collection::vec(line(), 0..10),
+                named in prop_oneof![Just(None), Just(Some("mfa".to_string())), any::<String>().prop_map(Some)],
+            ) {
+                let env = FakeEnv(HashMap::new());
+                match Config::parse("config".into(), &config.join("\n"), "credentials".into(), &credentials.join("\n")) {
+                    Err(e) => prop_assert!(!e.to_string().contains('\n')),
+                    Ok(cfg) => {
+                        let _ = cfg.helper_profiles();
+                        if let Ok(profile) = cfg.choose_profile(named.as_deref()) {
+                            if let Err(e) = cfg.settings(&env, &profile, None) {
+                                prop_assert!(e.to_string().len() < 2000);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod credentials;
 pub mod lock;
@@ -164,7 +165,7 @@ fn serve(
         sts: &sts::AwsSts,
         codes: &mut Terminal,
         clock: &SystemClock,
-        lock_dir: lock::directory(env),
+        runtime_dir: lock::directory(env),
     };
     session::get(&settings, deps, mode).map_err(|e| Error::Session(settings.profile.clone(), e))
 }

@@ -87,6 +87,14 @@ pub fn acquire(dir: &Path, identity: &str, wait: Duration) -> Result<Guard, Lock
     }
 }
 
+/// Writes a small file readable only by the user, in a directory made by [`acquire`].
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = open_private(path)?;
+    file.set_len(0)?;
+    file.write_all(bytes)
+}
+
 fn open_private(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);

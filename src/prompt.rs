@@ -28,6 +28,48 @@ pub trait CodeSource {
     fn tell(&mut self, message: &str);
 }
 
+/// Ctrl-C at the prompt: rpassword turns off ISIG, reads the 0x03 byte and raises
+/// SIGINT itself. Were that to kill us, the terminal would stay in raw mode. So while a
+/// prompt is open SIGINT is swallowed, rpassword restores the terminal and returns
+/// `Interrupted`; at any other time SIGINT does what it always does.
+mod interrupt {
+    #[cfg(unix)]
+    static DEFAULT_ACTION: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+        std::sync::OnceLock::new();
+
+    pub struct Held;
+
+    #[cfg(unix)]
+    pub fn hold() -> Held {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let flag = DEFAULT_ACTION.get_or_init(|| {
+            let flag = Arc::new(AtomicBool::new(true));
+            let _ = signal_hook::flag::register_conditional_default(
+                signal_hook::consts::SIGINT,
+                flag.clone(),
+            );
+            flag
+        });
+        flag.store(false, Ordering::SeqCst);
+        Held
+    }
+
+    #[cfg(not(unix))]
+    pub fn hold() -> Held {
+        Held
+    }
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            #[cfg(unix)]
+            if let Some(flag) = DEFAULT_ACTION.get() {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+}
+
 /// The controlling terminal.
 pub struct Terminal;
 
@@ -56,6 +98,7 @@ impl CodeSource for Terminal {
     }
 
     fn ask(&mut self, question: &str) -> Result<String, PromptError> {
+        let _sigint = interrupt::hold();
         rpassword::prompt_password(question).map_err(|e| match e.kind() {
             std::io::ErrorKind::Interrupted => PromptError::Interrupted,
             std::io::ErrorKind::UnexpectedEof => PromptError::Interrupted,

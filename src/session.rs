@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::codes::UsedCodes;
 use crate::config::{KeySource, REFRESH_MARGIN, Settings};
 use crate::credentials::{LongTermKeys, SessionCredentials, iso8601};
 use crate::lock::{self, LockError};
@@ -82,7 +83,8 @@ pub struct Deps<'a> {
     pub sts: &'a dyn Sts,
     pub codes: &'a mut dyn CodeSource,
     pub clock: &'a dyn Clock,
-    pub lock_dir: PathBuf,
+    /// Private per-user directory for locks and spent-code records.
+    pub runtime_dir: PathBuf,
 }
 
 /// The keychain item of `settings`' MFA session.
@@ -106,7 +108,7 @@ pub fn cached(
 /// A session for `settings`, from the cache or from STS after asking for a code.
 pub fn get(
     settings: &Settings,
-    deps: Deps<'_>,
+    mut deps: Deps<'_>,
     mode: Mode,
 ) -> Result<SessionCredentials, SessionError> {
     let item = item(settings);
@@ -121,7 +123,7 @@ pub fn get(
         );
         return Ok(s.clone());
     }
-    let _guard = lock::acquire(&deps.lock_dir, &item, lock::WAIT)?;
+    let _guard = lock::acquire(&deps.runtime_dir, &item, lock::WAIT)?;
     // Someone else may have refreshed while we waited for the lock.
     if let Some(s) = cached(deps.vault, settings)? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
@@ -134,7 +136,7 @@ pub fn get(
     deps.codes
         .ready()
         .map_err(|e| SessionError::NoTerminal(e.to_string(), settings.profile.clone()))?;
-    let session = ask_and_exchange(settings, &keys, deps.sts, deps.codes)?;
+    let session = ask_and_exchange(settings, &keys, &mut deps)?;
     if let Err(e) = deps.vault.put_record(&item, &session) {
         deps.codes.tell(&format!(
             "aws-mfa-proc: warning: the new session works but could not be cached ({e}); you will be asked again next time"
@@ -146,29 +148,39 @@ pub fn get(
 fn ask_and_exchange(
     settings: &Settings,
     keys: &LongTermKeys,
-    sts: &dyn Sts,
-    codes: &mut dyn CodeSource,
+    deps: &mut Deps<'_>,
 ) -> Result<SessionCredentials, SessionError> {
     let question = format!(
         "MFA code for profile `{}` ({}): ",
         settings.profile, settings.mfa_serial
     );
+    let used = UsedCodes::new(&deps.runtime_dir);
     for _ in 0..TRIES {
-        let answer = codes.ask(&question).map_err(|e| match e {
+        let answer = deps.codes.ask(&question).map_err(|e| match e {
             PromptError::Interrupted => SessionError::Interrupted,
             PromptError::NoTerminal(d) => SessionError::NoTerminal(d, settings.profile.clone()),
             other => SessionError::Prompt(other),
         })?;
         let code = answer.trim();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-            codes.tell("A code is 6 digits from your authenticator app. Try again.");
+            deps.codes
+                .tell("A code is 6 digits from your authenticator app. Try again.");
             continue;
         }
-        match sts.get_session_token(settings, keys, code) {
-            Ok(session) => return Ok(session),
-            Err(StsError::WrongCode) => {
-                codes.tell("AWS rejected that code. Wait for the next one and try again.")
+        if let Some(wait) = used.wait_for_next(&settings.mfa_serial, code, deps.clock.now()) {
+            deps.codes.tell(&format!(
+                "That code was already used, and AWS takes each code once. The next code comes in {wait} s."
+            ));
+            continue;
+        }
+        match deps.sts.get_session_token(settings, keys, code) {
+            Ok(session) => {
+                used.remember(&settings.mfa_serial, code, deps.clock.now());
+                return Ok(session);
             }
+            Err(StsError::WrongCode) => deps
+                .codes
+                .tell("AWS rejected that code. Wait for the next one and try again."),
             Err(e) => return Err(e.into()),
         }
     }
@@ -322,7 +334,7 @@ mod tests {
                 sts: &self.sts,
                 codes: &mut self.codes,
                 clock: &self.clock,
-                lock_dir: self.dir.path().join("locks"),
+                runtime_dir: self.dir.path().join("locks"),
             };
             get(&self.settings, deps, mode)
         }
@@ -384,6 +396,20 @@ mod tests {
         let err = w.get(Mode::Cached).unwrap_err().to_string();
         assert!(err.contains("aws-mfa-proc login --profile mfa"), "{err}");
         assert_eq!(w.sts.calls.borrow().len(), 0);
+    }
+
+    #[test]
+    fn the_same_code_twice_spends_no_second_sts_call() {
+        let mut w = World::new(&["123456", "123456", "234567"]);
+        w.get(Mode::Cached).unwrap();
+        w.get(Mode::Refresh).unwrap();
+        assert_eq!(*w.sts.calls.borrow(), vec!["123456", "234567"]);
+        assert!(
+            w.codes
+                .told
+                .iter()
+                .any(|t| t.contains("already used") && t.contains("next code comes in"))
+        );
     }
 
     #[test]

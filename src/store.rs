@@ -510,4 +510,42 @@ mod tests {
             Lookup::Unreadable(_)
         ));
     }
+
+    mod fuzz {
+        use super::*;
+        use crate::credentials::{LongTermKeys, SessionCredentials};
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any bytes in a keychain item decode to a record, a miss or "unreadable":
+            /// never a panic.
+            #[test]
+            fn any_stored_bytes_decode_or_read_as_unreadable(
+                head in prop_oneof![
+                    any::<Vec<u8>>(),
+                    (1usize..4, any::<Vec<u8>>()).prop_map(|(n, b)| {
+                        let mut v = format!("amp1 {n} {}\n", hex(&Sha256::digest(&b))).into_bytes();
+                        v.extend(b);
+                        v
+                    }),
+                    "\\PC{0,200}".prop_map(|s| format!("amp1 1 x\n{{\"Version\":1,{s}}}").into_bytes()),
+                ],
+                part in any::<Vec<u8>>(),
+            ) {
+                let vault = small_vault();
+                vault.set_item("v1:x", &head).unwrap();
+                vault.set_item("v1:x#1", &part).unwrap();
+                let _ = vault.get_record::<SessionCredentials>("v1:x").unwrap();
+                let _ = vault.get_record::<LongTermKeys>("v1:x").unwrap();
+            }
+
+            /// Whatever the length, a value put is the value got.
+            #[test]
+            fn any_value_round_trips(value in prop::collection::vec(any::<u8>(), 0..9000)) {
+                let vault = small_vault();
+                vault.put("v1:y", &value).unwrap();
+                prop_assert_eq!(&vault.get("v1:y").unwrap().unwrap()[..], &value[..]);
+            }
+        }
+    }
 }

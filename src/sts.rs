@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::timeout::TimeoutConfig;
 use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
@@ -22,8 +23,10 @@ use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::secret::Secret;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
-const OVERALL_TIMEOUT: Duration = Duration::from_secs(20);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Well under the Go SDK's 60 s kill, with the person's typing time on top.
+pub const OVERALL_TIMEOUT: Duration = Duration::from_secs(12);
+const ATTEMPTS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StsError {
@@ -43,6 +46,18 @@ pub enum StsError {
     ClockSkew(String),
     #[error("cannot reach STS at {endpoint}: {detail}. Check the network, proxy or VPN")]
     Network { endpoint: String, detail: String },
+    #[error(
+        "cannot resolve the STS host of {endpoint} (DNS): {detail}. Check the network, or the endpoint URL"
+    )]
+    Dns { endpoint: String, detail: String },
+    #[error(
+        "STS kept failing ({detail}) after {ATTEMPTS} attempts; that is trouble on the AWS side or on the way there. Retry in a minute"
+    )]
+    ServerError { detail: String },
+    #[error(
+        "STS is throttling requests from this account ({code}) after {ATTEMPTS} attempts. Wait a minute and retry"
+    )]
+    Throttled { code: String },
     #[error("STS did not answer within {} s at {endpoint}. Check the network and retry", OVERALL_TIMEOUT.as_secs())]
     Timeout { endpoint: String },
     #[error("STS refused: {code}: {message}")]
@@ -98,7 +113,7 @@ impl Sts for AwsSts {
                     .operation_timeout(OVERALL_TIMEOUT)
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(3));
+            .retry_config(RetryConfig::standard().with_max_attempts(ATTEMPTS));
         if let Some(url) = &settings.endpoint {
             config = config.endpoint_url(url);
         }
@@ -133,16 +148,21 @@ impl Sts for AwsSts {
     }
 }
 
-fn classify<E, R>(error: SdkError<E, R>, settings: &Settings, endpoint: &str) -> StsError
+fn classify<E>(error: SdkError<E, HttpResponse>, settings: &Settings, endpoint: &str) -> StsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match error {
         SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
             let e = context.err();
             let code = e.code().unwrap_or("Unknown").to_string();
             let message = e.message().unwrap_or("").trim().to_string();
+            if status >= 500 {
+                return StsError::ServerError {
+                    detail: format!("HTTP {status} {code}"),
+                };
+            }
             classify_service_error(code, message, settings)
         }
         SdkError::TimeoutError(_) => StsError::Timeout {
@@ -151,10 +171,27 @@ where
         SdkError::DispatchFailure(failure) if failure.is_timeout() => StsError::Timeout {
             endpoint: endpoint.to_string(),
         },
-        other => StsError::Network {
-            endpoint: endpoint.to_string(),
-            detail: crate::error_chain(&other),
-        },
+        other => {
+            let chain = crate::error_chain(&other);
+            let lower = chain.to_ascii_lowercase();
+            let endpoint = endpoint.to_string();
+            if lower.contains("dns error") || lower.contains("failed to lookup address") {
+                StsError::Dns {
+                    endpoint,
+                    detail: last_cause(&chain),
+                }
+            } else if lower.contains("connection refused") {
+                StsError::Network {
+                    endpoint,
+                    detail: "connection refused".into(),
+                }
+            } else {
+                StsError::Network {
+                    endpoint,
+                    detail: last_cause(&chain),
+                }
+            }
+        }
     }
 }
 
@@ -167,6 +204,59 @@ fn classify_service_error(code: String, message: String, settings: &Settings) ->
         }
         "InvalidClientTokenId" | "SignatureDoesNotMatch" => StsError::InvalidKeys(code),
         "RequestExpired" | "RequestTimeTooSkewed" => StsError::ClockSkew(code),
+        "Throttling"
+        | "ThrottlingException"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException" => StsError::Throttled { code },
         _ => StsError::Refused { code, message },
+    }
+}
+
+/// The innermost cause: what actually went wrong, without the SDK's wrapping.
+fn last_cause(chain: &str) -> String {
+    chain.rsplit(": ").next().unwrap_or(chain).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DEFAULT_DURATION, KeySource};
+
+    fn settings() -> Settings {
+        Settings {
+            profile: "mfa".into(),
+            mfa_serial: "arn:aws:iam::111111111111:mfa/alice".into(),
+            region: "eu-west-1".into(),
+            duration: DEFAULT_DURATION,
+            keys: KeySource::Keychain("mfa".into()),
+            endpoint: None,
+        }
+    }
+
+    #[test]
+    fn aws_error_answers_map_to_errors_that_name_the_fix() {
+        let cases = [
+            (
+                "AccessDenied",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                "rejected",
+            ),
+            (
+                "AccessDenied",
+                "MultiFactorAuthentication failed, unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.",
+                "mfa_serial",
+            ),
+            (
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+                "aws-mfa-proc add",
+            ),
+            ("RequestExpired", "Request has expired.", "clock"),
+            ("Throttling", "Rate exceeded", "Wait a minute"),
+        ];
+        for (code, message, expected) in cases {
+            let e = classify_service_error(code.into(), message.into(), &settings()).to_string();
+            assert!(e.contains(expected), "{code}: {e}");
+        }
     }
 }
