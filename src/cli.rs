@@ -1,6 +1,8 @@
 //! The command line. Doc comments here are the `--help` text.
 
-use clap::{ArgAction, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 /// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
 ///
@@ -59,4 +61,38 @@ pub enum Command {
     Logout,
     /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
     Status,
+    /// Print the credentials as environment variables, e.g. for direnv:
+    /// eval "$(aws-mfa-proc env --profile mfa)"
+    Env {
+        /// Output syntax
+        #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
+        format: EnvFormat,
+    },
+    /// Run a program with the credentials in its environment (for tools that cannot
+    /// chain a role from credential_process, e.g. Serverless v3):
+    /// aws-mfa-proc exec --profile mfa -- sls info --aws-profile production
+    Exec {
+        /// The program and its arguments
+        #[arg(
+            trailing_var_arg = true,
+            required = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<OsString>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EnvFormat {
+    /// `export NAME='value'` (bash, zsh, sh; direnv: also a watch_file line)
+    Sh,
+    /// `set -gx NAME 'value';`
+    Fish,
+    /// `$Env:NAME = 'value'`
+    Powershell,
+    /// `NAME=value`
+    Dotenv,
+    /// one JSON object
+    Json,
 }

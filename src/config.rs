@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_config::profile::ProfileSet;
+use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
@@ -32,6 +32,17 @@ pub const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() 
 /// STS's ceiling for IAM users.
 pub const MAX_DURATION: Duration = Duration::from_secs(129_600);
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// On a profile that has aws-mfa-proc assume a role itself: the role to assume...
+pub const ROLE_ARN_KEY: &str = "aws_mfa_proc_role_arn";
+/// ...the profile whose MFA session assumes it...
+pub const MFA_PROFILE_KEY: &str = "aws_mfa_proc_mfa_profile";
+/// ...and the role session length in seconds.
+pub const ROLE_DURATION_KEY: &str = "aws_mfa_proc_role_duration";
+/// AWS caps a role session assumed with MFA-session credentials (role chaining) at 1 h.
+pub const MAX_ROLE_DURATION: Duration = Duration::from_secs(3600);
+/// STS's floor for AssumeRole; it also leaves 0 minutes past the refresh margin, so
+/// a role session must be longer.
+pub const MIN_ROLE_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 5 * 60);
 const PROGRAM: &str = "aws-mfa-proc";
 
 /// Keys that must not sit in a profile that runs us: each breaks some SDK.
@@ -53,18 +64,6 @@ const FORBIDDEN_KEYS: &[(&str, &str)] = &[
         "it replaces credential_process in some SDKs",
     ),
     (
-        "aws_access_key_id",
-        "static keys win over credential_process in botocore, JS and Go; store the keys with `aws-mfa-proc add`, or keep them in another profile and pass --source-profile",
-    ),
-    (
-        "aws_secret_access_key",
-        "static keys win over credential_process in botocore, JS and Go; store the keys with `aws-mfa-proc add`, or keep them in another profile and pass --source-profile",
-    ),
-    (
-        "aws_session_token",
-        "static keys win over credential_process in botocore, JS and Go",
-    ),
-    (
         "sso_start_url",
         "SSO settings replace credential_process in some SDKs",
     ),
@@ -72,6 +71,15 @@ const FORBIDDEN_KEYS: &[(&str, &str)] = &[
         "sso_session",
         "SSO settings replace credential_process in some SDKs",
     ),
+];
+
+/// Keys that make SDKs ignore credential_process: they never run us for that profile.
+/// Not an error here (`exec` puts them there on purpose, in its private file), but
+/// `status` warns about them.
+const SHADOWING_KEYS: &[&str] = &[
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
 ];
 
 /// Where to read process environment from; a trait so tests never touch the real one.
@@ -127,12 +135,37 @@ pub enum ConfigError {
         "profile `{profile}`: `mfa_serial` is not an MFA device ARN or serial number ({reason}). Copy it from IAM console → Security credentials → MFA, e.g. arn:aws:iam::111111111111:mfa/alice"
     )]
     BadMfaSerial { profile: String, reason: String },
-    #[error("profile `{profile}`: `{key} = {value}` is not a number of seconds from {min} to {max}. Fix or remove it (default {default})", min = MIN_DURATION.as_secs(), max = MAX_DURATION.as_secs(), default = DEFAULT_DURATION.as_secs())]
+    #[error(
+        "profile `{profile}`: `{key} = {value}` is not a number of seconds from {min} to {max}. Fix or remove it (default {default})"
+    )]
     BadDuration {
         profile: String,
         key: &'static str,
         value: String,
+        min: u64,
+        max: u64,
+        default: u64,
     },
+    #[error(
+        "profile `{profile}`: `{ROLE_DURATION_KEY} = {seconds}` is longer than AWS allows here: a role assumed with an MFA session is role chaining, which AWS caps at 3600 s (1 hour). Set it to 3600 or less; aws-mfa-proc renews the role without asking for a code while the MFA session lasts"
+    )]
+    RoleTooLong { profile: String, seconds: u64 },
+    #[error(
+        "profile `{profile}` sets `{ROLE_ARN_KEY}` but not `{MFA_PROFILE_KEY}`. Add `{MFA_PROFILE_KEY} = NAME` naming the profile with your mfa_serial"
+    )]
+    MissingMfaProfile { profile: String },
+    #[error(
+        "profile `{profile}`: `{MFA_PROFILE_KEY} = {mfa_profile}` {problem}. Name the profile that holds mfa_serial (and runs `aws-mfa-proc --profile NAME`)"
+    )]
+    BadMfaProfile {
+        profile: String,
+        mfa_profile: String,
+        problem: &'static str,
+    },
+    #[error(
+        "profile `{profile}`: `{ROLE_ARN_KEY} = {value}` is not a role ARN. Use arn:aws:iam::ACCOUNT:role/NAME"
+    )]
+    BadRoleArn { profile: String, value: String },
     #[error(
         "profile `{profile}` sets `{key}`, which must not sit beside credential_process: {why}"
     )]
@@ -198,11 +231,62 @@ impl KeySource {
 pub struct Settings {
     pub profile: String,
     pub mfa_serial: String,
+    /// The STS region: the profile's `region`, else [`DEFAULT_REGION`].
     pub region: String,
+    /// The profile's own `region`, if it sets one (for `env`).
+    pub profile_region: Option<String>,
     pub duration: Duration,
     pub keys: KeySource,
     /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
     pub endpoint: Option<String>,
+}
+
+/// A role that aws-mfa-proc assumes itself, with an MFA session, and caches.
+#[derive(Clone, Debug)]
+pub struct RoleSettings {
+    pub profile: String,
+    pub role_arn: String,
+    pub duration: Duration,
+    /// The role profile's `region`, else the MFA profile's.
+    pub region: String,
+    pub profile_region: Option<String>,
+    pub endpoint: Option<String>,
+    /// The MFA session that assumes the role.
+    pub mfa: Settings,
+}
+
+/// What a profile asks aws-mfa-proc for.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The MFA session itself.
+    Session(Settings),
+    /// A role assumed with the MFA session.
+    Role(RoleSettings),
+}
+
+impl Target {
+    pub fn profile(&self) -> &str {
+        match self {
+            Target::Session(s) => &s.profile,
+            Target::Role(r) => &r.profile,
+        }
+    }
+
+    /// The region the profile sets, if any.
+    pub fn profile_region(&self) -> Option<&str> {
+        match self {
+            Target::Session(s) => s.profile_region.as_deref(),
+            Target::Role(r) => r.profile_region.as_deref(),
+        }
+    }
+
+    /// The MFA session this target needs.
+    pub fn mfa(&self) -> &Settings {
+        match self {
+            Target::Session(s) => s,
+            Target::Role(r) => &r.mfa,
+        }
+    }
 }
 
 /// The parsed config and credentials files.
@@ -302,30 +386,85 @@ impl Config {
 
     /// Validated settings of `profile`. `source_profile` is the `--source-profile` given on
     /// the command line; without it, the one on the profile's credential_process line counts.
+    /// What `profile` asks for: its MFA session, or a role assumed with one.
+    pub fn target(
+        &self,
+        env: &dyn Environment,
+        profile: &str,
+        source_profile: Option<&str>,
+    ) -> Result<Target, ConfigError> {
+        let section = self.section(profile)?;
+        let Some(role_arn) = section.get(ROLE_ARN_KEY) else {
+            return self
+                .settings(env, profile, source_profile)
+                .map(Target::Session);
+        };
+        let err_profile = || profile.to_string();
+        if !(role_arn.starts_with("arn:") && role_arn.contains(":role/") && role_arn.len() <= 2048)
+        {
+            return Err(ConfigError::BadRoleArn {
+                profile: err_profile(),
+                value: truncate(role_arn, 80),
+            });
+        }
+        let mfa_profile =
+            section
+                .get(MFA_PROFILE_KEY)
+                .ok_or_else(|| ConfigError::MissingMfaProfile {
+                    profile: err_profile(),
+                })?;
+        let bad_mfa_profile = |problem| ConfigError::BadMfaProfile {
+            profile: err_profile(),
+            mfa_profile: truncate(mfa_profile, 40),
+            problem,
+        };
+        if mfa_profile == profile {
+            return Err(bad_mfa_profile("names this profile itself"));
+        }
+        check_profile_name(mfa_profile)?;
+        match self.profiles.get_profile(mfa_profile) {
+            None => return Err(bad_mfa_profile("is not in the config")),
+            Some(p) if p.get(ROLE_ARN_KEY).is_some() => {
+                return Err(bad_mfa_profile("is a role profile itself"));
+            }
+            Some(_) => {}
+        }
+        let mfa = self.settings(env, mfa_profile, source_profile)?;
+        let duration = seconds(
+            section,
+            profile,
+            ROLE_DURATION_KEY,
+            MAX_ROLE_DURATION,
+            (MIN_ROLE_DURATION, Duration::from_secs(43_200)),
+        )?;
+        if duration > MAX_ROLE_DURATION {
+            return Err(ConfigError::RoleTooLong {
+                profile: err_profile(),
+                seconds: duration.as_secs(),
+            });
+        }
+        let profile_region = section.get("region").map(str::to_string);
+        Ok(Target::Role(RoleSettings {
+            profile: profile.to_string(),
+            role_arn: role_arn.to_string(),
+            duration,
+            region: profile_region.clone().unwrap_or_else(|| mfa.region.clone()),
+            profile_region,
+            endpoint: endpoint(env, section).or_else(|| mfa.endpoint.clone()),
+            mfa,
+        }))
+    }
+
+    /// Validated settings of the MFA profile `profile`. `source_profile` is the
+    /// `--source-profile` given on the command line; without it, the one on the
+    /// profile's credential_process line counts.
     pub fn settings(
         &self,
         env: &dyn Environment,
         profile: &str,
         source_profile: Option<&str>,
     ) -> Result<Settings, ConfigError> {
-        check_profile_name(profile)?;
-        let section =
-            self.profiles
-                .get_profile(profile)
-                .ok_or_else(|| ConfigError::UnknownProfile {
-                    profile: profile.to_string(),
-                    path: self.config_path.clone(),
-                    hint: self.unknown_profile_hint(),
-                })?;
-        for (key, why) in FORBIDDEN_KEYS {
-            if section.get(key).is_some() {
-                return Err(ConfigError::ForbiddenKey {
-                    profile: profile.to_string(),
-                    key,
-                    why,
-                });
-            }
-        }
+        let section = self.section(profile)?;
         let mfa_serial =
             section
                 .get("mfa_serial")
@@ -336,20 +475,13 @@ impl Config {
             profile: profile.to_string(),
             reason,
         })?;
-        let duration = match section.get(DURATION_KEY) {
-            None => DEFAULT_DURATION,
-            Some(value) => value
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .map(Duration::from_secs)
-                .filter(|d| (MIN_DURATION..=MAX_DURATION).contains(d))
-                .ok_or_else(|| ConfigError::BadDuration {
-                    profile: profile.to_string(),
-                    key: DURATION_KEY,
-                    value: truncate(value, 40),
-                })?,
-        };
+        let duration = seconds(
+            section,
+            profile,
+            DURATION_KEY,
+            DEFAULT_DURATION,
+            (MIN_DURATION, MAX_DURATION),
+        )?;
         let from_line = section
             .get("credential_process")
             .and_then(source_profile_argument);
@@ -371,24 +503,47 @@ impl Config {
                 KeySource::SharedProfile { profile: src, keys }
             }
         };
-        let endpoint = if env
-            .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
-            None
-        } else {
-            env.var("AWS_ENDPOINT_URL_STS")
-                .or_else(|| env.var("AWS_ENDPOINT_URL"))
-                .or_else(|| section.get("endpoint_url").map(str::to_string))
-        };
         Ok(Settings {
             profile: profile.to_string(),
             mfa_serial: mfa_serial.to_string(),
             region: section.get("region").unwrap_or(DEFAULT_REGION).to_string(),
+            profile_region: section.get("region").map(str::to_string),
             duration,
             keys,
-            endpoint,
+            endpoint: endpoint(env, section),
         })
+    }
+
+    /// The profile's section, checked for keys that must not sit beside credential_process.
+    fn section(&self, profile: &str) -> Result<&Profile, ConfigError> {
+        check_profile_name(profile)?;
+        let section =
+            self.profiles
+                .get_profile(profile)
+                .ok_or_else(|| ConfigError::UnknownProfile {
+                    profile: profile.to_string(),
+                    path: self.config_path.clone(),
+                    hint: self.unknown_profile_hint(),
+                })?;
+        for (key, why) in FORBIDDEN_KEYS {
+            if section.get(key).is_some() {
+                return Err(ConfigError::ForbiddenKey {
+                    profile: profile.to_string(),
+                    key,
+                    why,
+                });
+            }
+        }
+        Ok(section)
+    }
+
+    /// The first key in `profile` that makes SDKs use it instead of running us.
+    pub fn shadowing_key(&self, profile: &str) -> Option<&'static str> {
+        let section = self.profiles.get_profile(profile)?;
+        SHADOWING_KEYS
+            .iter()
+            .copied()
+            .find(|k| section.get(k).is_some())
     }
 
     fn unknown_profile_hint(&self) -> String {
@@ -397,6 +552,46 @@ impl Config {
             names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
         }
     }
+}
+
+/// STS endpoint: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`.
+fn endpoint(env: &dyn Environment, section: &Profile) -> Option<String> {
+    if env
+        .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return None;
+    }
+    env.var("AWS_ENDPOINT_URL_STS")
+        .or_else(|| env.var("AWS_ENDPOINT_URL"))
+        .or_else(|| section.get("endpoint_url").map(str::to_string))
+}
+
+/// A whole number of seconds under `key`, within `(min, max)`, else `default`.
+fn seconds(
+    section: &Profile,
+    profile: &str,
+    key: &'static str,
+    default: Duration,
+    (min, max): (Duration, Duration),
+) -> Result<Duration, ConfigError> {
+    let Some(value) = section.get(key) else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+        .filter(|d| (min..=max).contains(d))
+        .ok_or_else(|| ConfigError::BadDuration {
+            profile: profile.to_string(),
+            key,
+            value: truncate(value, 40),
+            min: min.as_secs(),
+            max: max.as_secs(),
+            default: default.as_secs(),
+        })
 }
 
 /// Parses file contents with the SDK's parser. Given contents, its loader does no I/O and
@@ -629,6 +824,69 @@ mod tests {
                 .to_string();
             assert!(err.contains("`mfa`"), "{err}");
             assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    const ROLE: &str = "\n[profile prod]\ncredential_process = aws-mfa-proc --profile prod\naws_mfa_proc_role_arn = arn:aws:iam::222222222222:role/Admin\naws_mfa_proc_mfa_profile = mfa\n";
+
+    #[test]
+    fn a_built_in_role_profile_resolves_to_its_mfa_session() {
+        let (_dir, env) = setup(&format!("{SEED}{ROLE}"), "");
+        let config = Config::load(&env).unwrap();
+        match config.target(&env, "prod", None).unwrap() {
+            Target::Role(r) => {
+                assert_eq!(r.role_arn, "arn:aws:iam::222222222222:role/Admin");
+                assert_eq!(r.duration, MAX_ROLE_DURATION);
+                assert_eq!(r.mfa.profile, "mfa");
+                assert_eq!(r.region, "eu-west-1", "the MFA profile's region");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            config.target(&env, "mfa", None),
+            Ok(Target::Session(_))
+        ));
+    }
+
+    #[test]
+    fn a_role_longer_than_an_hour_is_refused_with_the_reason() {
+        let config = format!("{SEED}{ROLE}aws_mfa_proc_role_duration = 7200\n");
+        let (_dir, env) = setup(&config, "");
+        let err = Config::load(&env)
+            .unwrap()
+            .target(&env, "prod", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("role chaining") && err.contains("3600"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_role_profile_that_names_itself_or_nothing_is_refused() {
+        for (edit, expected) in [
+            (
+                "aws_mfa_proc_mfa_profile = mfa",
+                "aws_mfa_proc_mfa_profile = prod",
+            ),
+            (
+                "aws_mfa_proc_mfa_profile = mfa",
+                "aws_mfa_proc_mfa_profile = nowhere",
+            ),
+            ("aws_mfa_proc_mfa_profile = mfa\n", ""),
+        ] {
+            let config = format!("{SEED}{}", ROLE.replace(edit, expected));
+            let (_dir, env) = setup(&config, "");
+            let err = Config::load(&env)
+                .unwrap()
+                .target(&env, "prod", None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("`prod`") && err.contains("aws_mfa_proc_mfa_profile"),
+                "{err}"
+            );
         }
     }
 

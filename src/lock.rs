@@ -57,12 +57,30 @@ pub fn directory(env: &dyn Environment) -> PathBuf {
     }
 }
 
+/// `DIR/HASH.EXT`: a file about `identity` whose name reveals nothing of it.
+fn path(dir: &Path, identity: &str, ext: &str) -> PathBuf {
+    let digest = Sha256::digest(identity.as_bytes());
+    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{name}.{ext}"))
+}
+
+/// An empty file touched whenever `identity`'s credentials are refreshed, for direnv's
+/// `watch_file`. It holds nothing.
+pub fn stamp_path(dir: &Path, identity: &str) -> PathBuf {
+    path(dir, identity, "refreshed")
+}
+
+/// Marks `identity` as refreshed now; best effort.
+pub fn touch_stamp(dir: &Path, identity: &str) {
+    if ensure_private_dir(dir).is_ok() {
+        let _ = write_private(&stamp_path(dir, identity), b"");
+    }
+}
+
 /// Takes the lock for `identity`, waiting up to `wait` for another holder.
 pub fn acquire(dir: &Path, identity: &str, wait: Duration) -> Result<Guard, LockError> {
     ensure_private_dir(dir)?;
-    let digest = Sha256::digest(identity.as_bytes());
-    let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let path = dir.join(format!("{name}.lock"));
+    let path = path(dir, identity, "lock");
     let file = open_private(&path).map_err(|e| LockError::Directory {
         path: path.clone(),
         detail: e.to_string(),
@@ -103,7 +121,8 @@ fn open_private(path: &Path) -> std::io::Result<File> {
     options.open(path)
 }
 
-fn ensure_private_dir(dir: &Path) -> Result<(), LockError> {
+/// Creates `dir` 0700, or checks that it is private and the user's.
+pub fn ensure_private_dir(dir: &Path) -> Result<(), LockError> {
     let fail = |detail: String, fix: &str| LockError::Directory {
         path: dir.to_path_buf(),
         detail,

@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = aws_mfa_proc::cli::Cli::parse();
     match aws_mfa_proc::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("aws-mfa-proc: {error}");
             ExitCode::from(error.exit_code())

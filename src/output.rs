@@ -10,6 +10,7 @@ use std::io::Write;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use crate::cli::EnvFormat;
 use crate::credentials::{SessionCredentials, iso8601};
 
 /// The credential_process document, as every SDK parses it.
@@ -37,7 +38,81 @@ pub fn credential_process(c: &SessionCredentials) -> std::io::Result<()> {
     stdout.flush()
 }
 
+/// The credentials as environment variables, in one write. Under direnv (`DIRENV_DIR`
+/// set by its `.envrc` evaluation) the `sh` form also asks direnv to watch `stamp`, a
+/// file touched at each refresh, so the environment reloads when the session changes.
+pub fn environment(
+    format: EnvFormat,
+    c: &SessionCredentials,
+    region: Option<&str>,
+    stamp: &std::path::Path,
+) -> std::io::Result<()> {
+    let expiration = iso8601(c.expiration);
+    let mut vars: Vec<(&str, &str)> = vec![
+        ("AWS_ACCESS_KEY_ID", &c.access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose()),
+        ("AWS_SESSION_TOKEN", c.session_token.expose()),
+        ("AWS_CREDENTIAL_EXPIRATION", &expiration),
+    ];
+    if let Some(region) = region {
+        vars.extend([("AWS_REGION", region), ("AWS_DEFAULT_REGION", region)]);
+    }
+    let mut text = Zeroizing::new(String::new());
+    match format {
+        EnvFormat::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), (*v).into()))
+                .collect();
+            text.push_str(&serde_json::to_string(&map)?);
+            text.push('\n');
+        }
+        _ => {
+            for (name, value) in &vars {
+                let line = match format {
+                    EnvFormat::Sh => format!("export {name}={}\n", quote(format, value)),
+                    EnvFormat::Fish => format!("set -gx {name} {};\n", quote(format, value)),
+                    EnvFormat::Powershell => format!("$Env:{name} = {}\n", quote(format, value)),
+                    _ => format!("{name}={value}\n"),
+                };
+                text.push_str(&Zeroizing::new(line));
+            }
+            if format == EnvFormat::Sh && std::env::var_os("DIRENV_DIR").is_some() {
+                text.push_str(&format!(
+                    "watch_file {}\n",
+                    quote(format, &stamp.to_string_lossy())
+                ));
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()
+}
+
+/// Single-quoted for `format`'s shell, with each `'` escaped the way that shell reads it.
+fn quote(format: EnvFormat, value: &str) -> String {
+    let escaped = match format {
+        EnvFormat::Powershell => value.replace('\'', "''"),
+        EnvFormat::Fish => value.replace('\\', "\\\\").replace('\'', "\\'"),
+        _ => value.replace('\'', "'\\''"),
+    };
+    format!("'{escaped}'")
+}
+
 /// A line of a human-facing report (`status`).
 pub fn report(line: &str) {
     println!("{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_survive_each_shell() {
+        assert_eq!(quote(EnvFormat::Sh, "a'b"), r"'a'\''b'");
+        assert_eq!(quote(EnvFormat::Fish, r"a'b\c"), r"'a\'b\\c'");
+        assert_eq!(quote(EnvFormat::Powershell, "a'b"), "'a''b'");
+    }
 }

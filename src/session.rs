@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::codes::UsedCodes;
-use crate::config::{KeySource, REFRESH_MARGIN, Settings};
+use crate::config::{KeySource, REFRESH_MARGIN, Settings, Target};
 use crate::credentials::{LongTermKeys, SessionCredentials, iso8601};
 use crate::lock::{self, LockError};
 use crate::prompt::{CodeSource, PromptError};
@@ -87,62 +87,73 @@ pub struct Deps<'a> {
     pub runtime_dir: PathBuf,
 }
 
-/// The keychain item of `settings`' MFA session.
-pub fn item(settings: &Settings) -> String {
-    store::session_item(&settings.keys.id(), &settings.mfa_serial)
+/// The keychain item that caches what `target` asks for.
+pub fn item(target: &Target) -> String {
+    match target {
+        Target::Session(s) => store::session_item(&s.keys.id(), &s.mfa_serial),
+        Target::Role(r) => store::role_item(&r.mfa.keys.id(), &r.mfa.mfa_serial, &r.role_arn),
+    }
 }
 
-/// The cached session as it is, if readable (for `status`).
-pub fn cached(
-    vault: &Vault,
-    settings: &Settings,
-) -> Result<Option<SessionCredentials>, StoreError> {
+/// The cached credentials as they are, if readable (for `status`).
+pub fn cached(vault: &Vault, target: &Target) -> Result<Option<SessionCredentials>, StoreError> {
     Ok(
-        match vault.get_record::<SessionCredentials>(&item(settings))? {
-            Lookup::Found(s) if belongs_to(&s, settings) => Some(s),
+        match vault.get_record::<SessionCredentials>(&item(target))? {
+            Lookup::Found(s) if belongs_to(&s, &target.mfa().keys) => Some(s),
             _ => None,
         },
     )
 }
 
-/// A session for `settings`, from the cache or from STS after asking for a code.
+/// Credentials for `target`, from the keychain, or made anew: an MFA session from a
+/// code, a role from the MFA session (which may in turn need a code).
 pub fn get(
-    settings: &Settings,
-    mut deps: Deps<'_>,
+    target: &Target,
+    deps: &mut Deps<'_>,
     mode: Mode,
 ) -> Result<SessionCredentials, SessionError> {
-    let item = item(settings);
-    let before = cached(deps.vault, settings)?;
+    let item = item(target);
+    let before = cached(deps.vault, target)?;
     if mode == Mode::Cached
         && let Some(s) = before.as_ref().filter(|s| fresh(s, deps.clock))
     {
         crate::debug!(
             "cache hit for `{}`, expires {}",
-            settings.profile,
+            target.profile(),
             iso8601(s.expiration)
         );
         return Ok(s.clone());
     }
     let _guard = lock::acquire(&deps.runtime_dir, &item, lock::WAIT)?;
     // Someone else may have refreshed while we waited for the lock.
-    if let Some(s) = cached(deps.vault, settings)? {
+    if let Some(s) = cached(deps.vault, target)? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
         if fresh(&s, deps.clock) && (mode == Mode::Cached || changed) {
-            crate::debug!("another process refreshed `{}`", settings.profile);
+            crate::debug!("another process refreshed `{}`", target.profile());
             return Ok(s);
         }
     }
-    let keys = long_term_keys(deps.vault, settings)?;
-    deps.codes
-        .ready()
-        .map_err(|e| SessionError::NoTerminal(e.to_string(), settings.profile.clone()))?;
-    let session = ask_and_exchange(settings, &keys, &mut deps)?;
-    if let Err(e) = deps.vault.put_record(&item, &session) {
-        deps.codes.tell(&format!(
-            "aws-mfa-proc: warning: the new session works but could not be cached ({e}); you will be asked again next time"
-        ));
+    let fresh_credentials = match target {
+        Target::Session(settings) => {
+            let keys = long_term_keys(deps.vault, settings)?;
+            deps.codes
+                .ready()
+                .map_err(|e| SessionError::NoTerminal(e.to_string(), settings.profile.clone()))?;
+            ask_and_exchange(settings, &keys, deps)?
+        }
+        Target::Role(role) => {
+            let mfa = get(&Target::Session(role.mfa.clone()), deps, mode)?;
+            crate::debug!("assuming {} for `{}`", role.role_arn, role.profile);
+            deps.sts.assume_role(role, &mfa)?
+        }
+    };
+    match deps.vault.put_record(&item, &fresh_credentials) {
+        Ok(()) => lock::touch_stamp(&deps.runtime_dir, &item),
+        Err(e) => deps.codes.tell(&format!(
+            "aws-mfa-proc: warning: the new credentials work but could not be cached ({e}); you will be asked again next time"
+        )),
     }
-    Ok(session)
+    Ok(fresh_credentials)
 }
 
 fn ask_and_exchange(
@@ -201,8 +212,8 @@ fn long_term_keys(vault: &Vault, settings: &Settings) -> Result<LongTermKeys, Se
 }
 
 /// A cached session made from other keys than the profile's current ones is not ours.
-fn belongs_to(session: &SessionCredentials, settings: &Settings) -> bool {
-    match &settings.keys {
+fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
+    match keys {
         KeySource::SharedProfile { keys, .. } => session.source_access_key_id == keys.access_key_id,
         KeySource::Keychain(_) => true,
     }
@@ -218,7 +229,7 @@ fn fresh(session: &SessionCredentials, clock: &dyn Clock) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DEFAULT_DURATION;
+    use crate::config::{DEFAULT_DURATION, RoleSettings};
     use crate::secret::Secret;
     use std::cell::{Cell, RefCell};
     use std::collections::VecDeque;
@@ -260,6 +271,8 @@ mod tests {
     /// Accepts any code but `000000`, and counts calls.
     struct FakeSts {
         calls: RefCell<Vec<String>>,
+        /// The MFA session key each AssumeRole was made with.
+        roles: RefCell<Vec<String>>,
         now: Cell<DateTime<Utc>>,
     }
     impl Sts for FakeSts {
@@ -281,6 +294,21 @@ mod tests {
                 source_access_key_id: keys.access_key_id.clone(),
             })
         }
+
+        fn assume_role(
+            &self,
+            role: &RoleSettings,
+            session: &SessionCredentials,
+        ) -> Result<SessionCredentials, StsError> {
+            self.roles.borrow_mut().push(session.access_key_id.clone());
+            Ok(SessionCredentials {
+                access_key_id: format!("ASIAROLE{}", self.roles.borrow().len()),
+                secret_access_key: Secret::new("role-secret".into()),
+                session_token: Secret::new("role-token".into()),
+                expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
+                source_access_key_id: session.source_access_key_id.clone(),
+            })
+        }
     }
 
     struct World {
@@ -288,7 +316,7 @@ mod tests {
         sts: FakeSts,
         clock: FixedClock,
         codes: Script,
-        settings: Settings,
+        target: Target,
         dir: tempfile::TempDir,
     }
 
@@ -309,6 +337,7 @@ mod tests {
                 vault,
                 sts: FakeSts {
                     calls: RefCell::default(),
+                    roles: RefCell::default(),
                     now: Cell::new(now),
                 },
                 clock: FixedClock(Cell::new(now)),
@@ -316,27 +345,45 @@ mod tests {
                     answers: answers.iter().copied().collect(),
                     ..Script::default()
                 },
-                settings: Settings {
+                target: Target::Session(Settings {
                     profile: "mfa".into(),
                     mfa_serial: "arn:aws:iam::111111111111:mfa/alice".into(),
                     region: "eu-west-1".into(),
+                    profile_region: Some("eu-west-1".into()),
                     duration: DEFAULT_DURATION,
                     keys: KeySource::Keychain("mfa".into()),
                     endpoint: None,
-                },
+                }),
                 dir: tempfile::tempdir().unwrap(),
             }
         }
 
         fn get(&mut self, mode: Mode) -> Result<SessionCredentials, SessionError> {
-            let deps = Deps {
+            let mut deps = Deps {
                 vault: &self.vault,
                 sts: &self.sts,
                 codes: &mut self.codes,
                 clock: &self.clock,
                 runtime_dir: self.dir.path().join("locks"),
             };
-            get(&self.settings, deps, mode)
+            get(&self.target, &mut deps, mode)
+        }
+
+        /// Turns the world's profile into a role assumed with its MFA session.
+        fn as_role(mut self) -> World {
+            let Target::Session(mfa) = self.target.clone() else {
+                unreachable!()
+            };
+            self.target = Target::Role(RoleSettings {
+                profile: "production".into(),
+                role_arn: "arn:aws:iam::222222222222:role/Admin".into(),
+                duration: std::time::Duration::from_secs(3600),
+                region: "eu-west-1".into(),
+                profile_region: None,
+                endpoint: None,
+                mfa,
+            });
+            self
         }
 
         fn advance(&self, by: chrono::Duration) {
@@ -413,6 +460,29 @@ mod tests {
     }
 
     #[test]
+    fn a_role_is_assumed_once_and_then_served_from_the_keychain() {
+        let mut w = World::new(&["123456"]).as_role();
+        for _ in 0..5 {
+            let role = w.get(Mode::Cached).unwrap();
+            assert_eq!(role.access_key_id, "ASIAROLE1");
+        }
+        assert_eq!(w.codes.asked, 1);
+        assert_eq!(w.sts.calls.borrow().len(), 1);
+        assert_eq!(w.sts.roles.borrow().len(), 1);
+    }
+
+    #[test]
+    fn an_expiring_role_is_renewed_without_a_code_while_the_mfa_session_lasts() {
+        let mut w = World::new(&["123456"]).as_role();
+        w.get(Mode::Cached).unwrap();
+        w.advance(chrono::Duration::minutes(50));
+        let renewed = w.get(Mode::Cached).unwrap();
+        assert_eq!(renewed.access_key_id, "ASIAROLE2");
+        assert_eq!(w.codes.asked, 1, "no second code");
+        assert_eq!(*w.sts.roles.borrow(), vec!["ASIA1", "ASIA1"]);
+    }
+
+    #[test]
     fn login_asks_even_when_the_session_is_fresh() {
         let mut w = World::new(&["123456", "234567"]);
         w.get(Mode::Cached).unwrap();
@@ -423,9 +493,9 @@ mod tests {
     #[test]
     fn a_corrupt_cached_item_is_a_miss_and_is_replaced() {
         let mut w = World::new(&["123456"]);
-        w.vault.put(&item(&w.settings), b"garbage").unwrap();
+        w.vault.put(&item(&w.target), b"garbage").unwrap();
         w.get(Mode::Cached).unwrap();
-        assert!(cached(&w.vault, &w.settings).unwrap().is_some());
+        assert!(cached(&w.vault, &w.target).unwrap().is_some());
     }
 
     #[test]

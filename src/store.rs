@@ -38,6 +38,11 @@ pub fn session_item(key_source_id: &str, mfa_serial: &str) -> String {
     format!("v1:session:{key_source_id}:{mfa_serial}")
 }
 
+/// Item name of a role assumed with that MFA session.
+pub fn role_item(key_source_id: &str, mfa_serial: &str, role_arn: &str) -> String {
+    format!("v1:role:{key_source_id}:{mfa_serial}:{role_arn}")
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     SecretService,

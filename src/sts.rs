@@ -18,7 +18,7 @@ use aws_sdk_sts::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use chrono::{TimeZone, Utc};
 
-use crate::config::Settings;
+use crate::config::{RoleSettings, Settings};
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::secret::Secret;
 
@@ -27,6 +27,8 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Well under the Go SDK's 60 s kill, with the person's typing time on top.
 pub const OVERALL_TIMEOUT: Duration = Duration::from_secs(12);
 const ATTEMPTS: u32 = 3;
+/// The role session name AWS shows in CloudTrail and in the assumed-role ARN.
+const ROLE_SESSION_NAME: &str = "aws-mfa-proc";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StsError {
@@ -60,6 +62,10 @@ pub enum StsError {
     Throttled { code: String },
     #[error("STS did not answer within {} s at {endpoint}. Check the network and retry", OVERALL_TIMEOUT.as_secs())]
     Timeout { endpoint: String },
+    #[error(
+        "AWS refused to let the MFA session assume {role_arn}: {message}. Check the role's trust policy (it must trust the IAM user, with aws:MultiFactorAuthPresent) and the role ARN"
+    )]
+    RoleDenied { role_arn: String, message: String },
     #[error("STS refused: {code}: {message}")]
     Refused { code: String, message: String },
 }
@@ -72,6 +78,19 @@ pub trait Sts {
         keys: &LongTermKeys,
         code: &str,
     ) -> Result<SessionCredentials, StsError>;
+
+    /// Assumes `role.role_arn` with the MFA session (role chaining).
+    fn assume_role(
+        &self,
+        role: &RoleSettings,
+        session: &SessionCredentials,
+    ) -> Result<SessionCredentials, StsError>;
+}
+
+/// What was being asked, for the error messages.
+enum Call<'a> {
+    SessionToken { mfa_serial: &'a str },
+    AssumeRole { role_arn: &'a str },
 }
 
 /// The real STS, through the AWS SDK.
@@ -84,27 +103,89 @@ impl Sts for AwsSts {
         keys: &LongTermKeys,
         code: &str,
     ) -> Result<SessionCredentials, StsError> {
-        let endpoint = settings
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| format!("sts.{}.amazonaws.com", settings.region));
+        let credentials = Credentials::new(
+            &keys.access_key_id,
+            keys.secret_access_key.expose(),
+            None,
+            None,
+            "aws-mfa-proc",
+        );
+        let sts = Client::new(&settings.region, settings.endpoint.as_deref(), credentials)?;
+        let call = sts
+            .client
+            .get_session_token()
+            .duration_seconds(settings.duration.as_secs() as i32)
+            .serial_number(&settings.mfa_serial)
+            .token_code(code)
+            .send();
+        let what = Call::SessionToken {
+            mfa_serial: &settings.mfa_serial,
+        };
+        let output = sts
+            .runtime
+            .block_on(call)
+            .map_err(|e| classify(e, &what, &sts.endpoint))?;
+        convert(output.credentials, &keys.access_key_id)
+    }
+
+    fn assume_role(
+        &self,
+        role: &RoleSettings,
+        session: &SessionCredentials,
+    ) -> Result<SessionCredentials, StsError> {
+        let credentials = Credentials::new(
+            &session.access_key_id,
+            session.secret_access_key.expose(),
+            Some(session.session_token.expose().clone()),
+            None,
+            "aws-mfa-proc",
+        );
+        let sts = Client::new(&role.region, role.endpoint.as_deref(), credentials)?;
+        let call = sts
+            .client
+            .assume_role()
+            .role_arn(&role.role_arn)
+            .role_session_name(ROLE_SESSION_NAME)
+            .duration_seconds(role.duration.as_secs() as i32)
+            .send();
+        let what = Call::AssumeRole {
+            role_arn: &role.role_arn,
+        };
+        let output = sts
+            .runtime
+            .block_on(call)
+            .map_err(|e| classify(e, &what, &sts.endpoint))?;
+        convert(output.credentials, &session.source_access_key_id)
+    }
+}
+
+/// An STS client and the runtime to drive it, built for one call.
+struct Client {
+    runtime: tokio::runtime::Runtime,
+    client: aws_sdk_sts::Client,
+    endpoint: String,
+}
+
+impl Client {
+    fn new(
+        region: &str,
+        endpoint: Option<&str>,
+        credentials: Credentials,
+    ) -> Result<Client, StsError> {
+        let shown = endpoint
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("sts.{region}.amazonaws.com"));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| StsError::Network {
-                endpoint: endpoint.clone(),
+                endpoint: shown.clone(),
                 detail: format!("cannot start the I/O runtime: {e}"),
             })?;
         let mut config = aws_sdk_sts::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(settings.region.clone()))
-            .credentials_provider(Credentials::new(
-                &keys.access_key_id,
-                keys.secret_access_key.expose(),
-                None,
-                None,
-                "aws-mfa-proc",
-            ))
+            .region(Region::new(region.to_string()))
+            .credentials_provider(credentials)
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
@@ -114,41 +195,42 @@ impl Sts for AwsSts {
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(ATTEMPTS));
-        if let Some(url) = &settings.endpoint {
+        if let Some(url) = endpoint {
             config = config.endpoint_url(url);
         }
-        let client = aws_sdk_sts::Client::from_conf(config.build());
-        let call = client
-            .get_session_token()
-            .duration_seconds(settings.duration.as_secs() as i32)
-            .serial_number(&settings.mfa_serial)
-            .token_code(code)
-            .send();
-        let output = runtime
-            .block_on(call)
-            .map_err(|e| classify(e, settings, &endpoint))?;
-        let c = output.credentials.ok_or_else(|| StsError::Refused {
-            code: "EmptyResponse".into(),
-            message: "GetSessionToken returned no credentials".into(),
-        })?;
-        let expiration = Utc
-            .timestamp_opt(c.expiration.secs(), 0)
-            .single()
-            .ok_or_else(|| StsError::Refused {
-                code: "BadResponse".into(),
-                message: "GetSessionToken returned an impossible expiry".into(),
-            })?;
-        Ok(SessionCredentials {
-            access_key_id: c.access_key_id,
-            secret_access_key: Secret::new(c.secret_access_key),
-            session_token: Secret::new(c.session_token),
-            expiration,
-            source_access_key_id: keys.access_key_id.clone(),
+        Ok(Client {
+            runtime,
+            client: aws_sdk_sts::Client::from_conf(config.build()),
+            endpoint: shown,
         })
     }
 }
 
-fn classify<E>(error: SdkError<E, HttpResponse>, settings: &Settings, endpoint: &str) -> StsError
+fn convert(
+    credentials: Option<aws_sdk_sts::types::Credentials>,
+    source_access_key_id: &str,
+) -> Result<SessionCredentials, StsError> {
+    let c = credentials.ok_or_else(|| StsError::Refused {
+        code: "EmptyResponse".into(),
+        message: "STS returned no credentials".into(),
+    })?;
+    let expiration = Utc
+        .timestamp_opt(c.expiration.secs(), 0)
+        .single()
+        .ok_or_else(|| StsError::Refused {
+            code: "BadResponse".into(),
+            message: "STS returned an impossible expiry".into(),
+        })?;
+    Ok(SessionCredentials {
+        access_key_id: c.access_key_id,
+        secret_access_key: Secret::new(c.secret_access_key),
+        session_token: Secret::new(c.session_token),
+        expiration,
+        source_access_key_id: source_access_key_id.to_string(),
+    })
+}
+
+fn classify<E>(error: SdkError<E, HttpResponse>, what: &Call<'_>, endpoint: &str) -> StsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -163,7 +245,7 @@ where
                     detail: format!("HTTP {status} {code}"),
                 };
             }
-            classify_service_error(code, message, settings)
+            classify_service_error(code, message, what)
         }
         SdkError::TimeoutError(_) => StsError::Timeout {
             endpoint: endpoint.to_string(),
@@ -195,19 +277,28 @@ where
     }
 }
 
-fn classify_service_error(code: String, message: String, settings: &Settings) -> StsError {
+fn classify_service_error(code: String, message: String, what: &Call<'_>) -> StsError {
     let lower = message.to_ascii_lowercase();
-    match code.as_str() {
+    match (code.as_str(), what) {
         _ if lower.contains("invalid mfa one time pass code") => StsError::WrongCode,
-        _ if lower.contains("unable to validate mfa code") || lower.contains("mfa serial") => {
-            StsError::WrongDevice(settings.mfa_serial.clone())
+        (_, Call::SessionToken { mfa_serial })
+            if lower.contains("unable to validate mfa code") || lower.contains("mfa serial") =>
+        {
+            StsError::WrongDevice(mfa_serial.to_string())
         }
-        "InvalidClientTokenId" | "SignatureDoesNotMatch" => StsError::InvalidKeys(code),
-        "RequestExpired" | "RequestTimeTooSkewed" => StsError::ClockSkew(code),
-        "Throttling"
-        | "ThrottlingException"
-        | "RequestLimitExceeded"
-        | "TooManyRequestsException" => StsError::Throttled { code },
+        ("AccessDenied", Call::AssumeRole { role_arn }) => StsError::RoleDenied {
+            role_arn: role_arn.to_string(),
+            message,
+        },
+        ("InvalidClientTokenId" | "SignatureDoesNotMatch", _) => StsError::InvalidKeys(code),
+        ("RequestExpired" | "RequestTimeTooSkewed", _) => StsError::ClockSkew(code),
+        (
+            "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException",
+            _,
+        ) => StsError::Throttled { code },
         _ => StsError::Refused { code, message },
     }
 }
@@ -227,6 +318,7 @@ mod tests {
             profile: "mfa".into(),
             mfa_serial: "arn:aws:iam::111111111111:mfa/alice".into(),
             region: "eu-west-1".into(),
+            profile_region: None,
             duration: DEFAULT_DURATION,
             keys: KeySource::Keychain("mfa".into()),
             endpoint: None,
@@ -255,7 +347,10 @@ mod tests {
             ("Throttling", "Rate exceeded", "Wait a minute"),
         ];
         for (code, message, expected) in cases {
-            let e = classify_service_error(code.into(), message.into(), &settings()).to_string();
+            let what = Call::SessionToken {
+                mfa_serial: &settings().mfa_serial,
+            };
+            let e = classify_service_error(code.into(), message.into(), &what).to_string();
             assert!(e.contains(expected), "{code}: {e}");
         }
     }

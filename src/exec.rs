@@ -1,0 +1,207 @@
+//! `exec`: run a program with the credentials, for tools that cannot chain a role from
+//! a credential_process (JS SDK v2, Serverless v3).
+//!
+//! The program gets the credentials twice:
+//! - in its environment (`AWS_ACCESS_KEY_ID`, …), which every SDK reads first;
+//! - as static keys of the MFA profile in a private credentials file
+//!   (`AWS_SHARED_CREDENTIALS_FILE`), so that a role profile with
+//!   `source_profile = <MFA profile>` works in SDKs that want static keys there.
+//!
+//! Invariants:
+//! - the user's own files are never modified;
+//! - the private file is 0600 in the 0700 runtime directory and is removed when the
+//!   program ends; files left by an exec that was killed are removed by the next one;
+//! - stdin, stdout and stderr are the program's own; its exit code (or the signal that
+//!   ended it) is passed on; signals sent to us are passed to it;
+//! - an exec inside an exec is refused: the inner one would see the outer credentials.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use zeroize::Zeroizing;
+
+use crate::config::{Environment, Target};
+use crate::credentials::{SessionCredentials, iso8601};
+use crate::lock;
+
+/// Set in the program's environment: the profile it runs under.
+pub const MARKER: &str = "AWS_MFA_PROC_EXEC";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(
+        "already inside `aws-mfa-proc exec` for profile `{0}`; run the command directly (its environment holds the credentials already)"
+    )]
+    Nested(String),
+    #[error("cannot write the private credentials file {path}: {detail}")]
+    File { path: PathBuf, detail: String },
+    #[error("cannot run `{program}`: {detail}")]
+    Spawn { program: String, detail: String },
+}
+
+pub fn refuse_nesting(env: &dyn Environment) -> Result<(), ExecError> {
+    match env.var(MARKER) {
+        Some(outer) => Err(ExecError::Nested(outer)),
+        None => Ok(()),
+    }
+}
+
+/// Runs `command` with the credentials; its exit code, or 128 + the signal that ended it.
+pub fn run(
+    env: &dyn Environment,
+    target: &Target,
+    credentials: &SessionCredentials,
+    command: &[OsString],
+) -> Result<u8, ExecError> {
+    let dir = lock::directory(env);
+    sweep(&dir);
+    let file = PrivateFile::write(&dir, &target.mfa().profile, credentials)?;
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let mut child = Command::new(program);
+    child
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key.expose(),
+        )
+        .env("AWS_SESSION_TOKEN", credentials.session_token.expose())
+        .env("AWS_CREDENTIAL_EXPIRATION", iso8601(credentials.expiration))
+        .env("AWS_SHARED_CREDENTIALS_FILE", &file.path)
+        .env("AWS_SDK_LOAD_CONFIG", "1")
+        .env(MARKER, target.profile());
+    if let Some(region) = target.profile_region() {
+        child
+            .env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
+    }
+    let spawn_error = |e: std::io::Error| ExecError::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        detail: e.to_string(),
+    };
+    let mut child = child.spawn().map_err(spawn_error)?;
+    let status = signals::forward_while(child.id(), || child.wait()).map_err(spawn_error)?;
+    drop(file);
+    Ok(exit_code(status))
+}
+
+#[cfg(unix)]
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => code as u8,
+        (None, Some(signal)) => 128u8.saturating_add(signal as u8),
+        _ => 1,
+    }
+}
+
+#[cfg(not(unix))]
+fn exit_code(status: std::process::ExitStatus) -> u8 {
+    status.code().map_or(1, |c| c as u8)
+}
+
+/// The per-run credentials file; removed on drop.
+struct PrivateFile {
+    path: PathBuf,
+}
+
+impl PrivateFile {
+    fn write(dir: &Path, profile: &str, c: &SessionCredentials) -> Result<PrivateFile, ExecError> {
+        let path = dir.join(format!("exec-{}.credentials", std::process::id()));
+        let text = Zeroizing::new(format!(
+            "# Written by aws-mfa-proc exec for one program run; removed when it ends.\n[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            c.access_key_id,
+            c.secret_access_key.expose(),
+            c.session_token.expose()
+        ));
+        let fail = |detail: String| ExecError::File {
+            path: path.clone(),
+            detail,
+        };
+        lock::ensure_private_dir(dir).map_err(|e| fail(e.to_string()))?;
+        lock::write_private(&path, text.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        Ok(PrivateFile { path })
+    }
+}
+
+impl Drop for PrivateFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes credentials files of execs that no longer run (killed before cleaning up).
+fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("exec-"))
+            .and_then(|n| n.strip_suffix(".credentials"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !signals::alive(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(unix)]
+mod signals {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    use signal_hook::iterator::Signals;
+
+    /// While `wait` runs: SIGTERM, SIGHUP and SIGUSR1/2 sent to us go to the child.
+    /// SIGINT and SIGQUIT from the terminal reach the child by themselves (same process
+    /// group); we only survive them, so the credentials file is removed afterwards.
+    pub fn forward_while<T>(
+        child: u32,
+        wait: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        let mut signals = Signals::new([SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT])?;
+        let handle = signals.handle();
+        let pid = rustix::process::Pid::from_raw(child as i32);
+        let forwarder = std::thread::spawn(move || {
+            for signal in signals.forever() {
+                if matches!(signal, SIGINT | SIGQUIT) {
+                    continue;
+                }
+                if let (Some(pid), Some(sig)) =
+                    (pid, rustix::process::Signal::from_named_raw(signal))
+                {
+                    let _ = rustix::process::kill_process(pid, sig);
+                }
+            }
+        });
+        let result = wait();
+        handle.close();
+        let _ = forwarder.join();
+        result
+    }
+
+    pub fn alive(pid: u32) -> bool {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || rustix::process::Pid::from_raw(pid as i32)
+                .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub fn forward_while<T>(
+        _child: u32,
+        wait: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<T> {
+        wait()
+    }
+
+    pub fn alive(_pid: u32) -> bool {
+        true
+    }
+}
