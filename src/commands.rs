@@ -45,16 +45,16 @@ pub fn add(select: &Selection<'_>, name: &str, from_env: bool) -> Result<(), Err
         }
     };
     check_long_term_keys(&keys)?;
-    let vault = select.vault(name)?;
+    let vault = select.vault();
     let keychain_error = |e| Error::Keychain(name.to_string(), e);
     vault
         .put_record(&store::keys_item(name), &keys)
         .map_err(keychain_error)?;
-    forget_session(select.env, select.config, &vault, name).map_err(keychain_error)?;
+    forget_session(select.env, select.config()?, &vault, name).map_err(keychain_error)?;
     output::report(&format!(
         "Stored the keys of `{name}` ({}) in the {}",
         keys.access_key_id,
-        vault.backend().name()
+        vault.backend().map_err(keychain_error)?.name()
     ));
     Ok(())
 }
@@ -80,13 +80,13 @@ fn check_long_term_keys(keys: &LongTermKeys) -> Result<(), Error> {
 
 /// `remove NAME`: the stored keys and the session made from them.
 pub fn remove(select: &Selection<'_>, name: &str) -> Result<(), Error> {
-    let vault = select.vault(name)?;
+    let vault = select.vault();
     let keychain_error = |e| Error::Keychain(name.to_string(), e);
     let removed = vault
         .delete(&store::keys_item(name))
         .map_err(keychain_error)?;
-    forget_session(select.env, select.config, &vault, name).map_err(keychain_error)?;
-    let backend = vault.backend().name();
+    forget_session(select.env, select.config()?, &vault, name).map_err(keychain_error)?;
+    let backend = vault.backend().map_err(keychain_error)?.name();
     output::report(&if removed {
         format!("Removed the keys of `{name}` from the {backend}")
     } else {
@@ -135,11 +135,12 @@ pub fn logout(target: &Target, vault: &Vault) -> Result<(), Error> {
 /// `status`: every profile that runs aws-mfa-proc, its keys, its session, the keychain.
 pub fn status(env: &dyn Environment, config: &Config) {
     let vault = Vault::open(env);
-    output::report(&match &vault {
-        Ok(v) => format!(
+    let backend = vault.backend();
+    output::report(&match &backend {
+        Ok(b) => format!(
             "keychain: {}{}",
-            v.backend().name(),
-            if v.backend().durable() {
+            b.name(),
+            if b.durable() {
                 ""
             } else {
                 " (cleared at reboot)"
@@ -147,6 +148,7 @@ pub fn status(env: &dyn Environment, config: &Config) {
         ),
         Err(e) => format!("keychain: unavailable: {e}"),
     });
+    let vault = backend.map(|_| vault);
     let profiles = config.helper_profiles();
     if profiles.is_empty() {
         output::report(&format!(

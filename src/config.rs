@@ -96,15 +96,15 @@ impl Environment for ProcessEnv {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "cannot read {path}: {source}. Fix its permissions, or point {env_var} at a readable file"
+        "cannot read {path}: {detail}. Fix its permissions, or point {env_var} at a readable file"
     )]
     Unreadable {
         path: PathBuf,
         env_var: &'static str,
-        source: std::io::Error,
+        detail: String,
     },
     #[error("{path} is not UTF-8 text. Fix the file, or point {env_var} at another")]
     NotText {
@@ -298,24 +298,61 @@ pub struct Config {
 
 impl Config {
     pub fn load(env: &dyn Environment) -> Result<Config, ConfigError> {
-        let home = env.var("HOME").or_else(|| env.var("USERPROFILE"));
-        let locate = |var: &str, default: &str| -> PathBuf {
-            let raw = env.var(var).unwrap_or_else(|| default.to_string());
-            match (raw.strip_prefix("~/"), &home) {
-                (Some(rest), Some(home)) => Path::new(home).join(rest),
-                _ => PathBuf::from(raw),
-            }
-        };
-        let config_path = locate("AWS_CONFIG_FILE", "~/.aws/config");
-        let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
-        let config_text = read_text(&config_path, "AWS_CONFIG_FILE")?;
-        let credentials_text = read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?;
+        let files = Files::read(env)?;
         Config::parse(
-            config_path,
-            &config_text,
-            credentials_path,
-            &credentials_text,
+            files.config_path,
+            &files.config_text,
+            files.credentials_path,
+            &files.credentials_text,
         )
+    }
+
+    /// What `profile` asks for, parsing only the sections it needs: its own, its MFA
+    /// profile's and its source profile's. The cached path runs this on every AWS CLI
+    /// command, and configs of large organisations hold thousands of profiles.
+    ///
+    /// Any error is reported by [`Config::load`] + [`Config::target`] instead, which see
+    /// every profile (for hints such as the list of profiles that exist).
+    pub fn load_target(
+        env: &dyn Environment,
+        profile: &str,
+        source_profile: Option<&str>,
+    ) -> Option<Target> {
+        let files = Files::read(env).ok()?;
+        let mut names: Vec<String> = [Some(profile), source_profile]
+            .into_iter()
+            .flatten()
+            .map(str::to_string)
+            .collect();
+        // Each round adds what the sections read so far refer to: role → MFA profile
+        // → source profile. Three rounds cover every chain this tool supports.
+        for _ in 0..3 {
+            let config = Config::parse(
+                files.config_path.clone(),
+                &sections_named(&files.config_text, &names),
+                files.credentials_path.clone(),
+                &sections_named(&files.credentials_text, &names),
+            )
+            .ok()?;
+            let referred: Vec<String> = names
+                .iter()
+                .filter_map(|n| config.profiles.get_profile(n))
+                .flat_map(|p| {
+                    [
+                        p.get(MFA_PROFILE_KEY).map(str::to_string),
+                        p.get("credential_process")
+                            .and_then(source_profile_argument),
+                    ]
+                })
+                .flatten()
+                .filter(|n| !names.contains(n))
+                .collect();
+            if referred.is_empty() {
+                return config.target(env, profile, source_profile).ok();
+            }
+            names.extend(referred);
+        }
+        None
     }
 
     /// Parses the two files' text; `load` without the file system.
@@ -617,6 +654,56 @@ fn parse(files: &[(EnvConfigFileKind, &str)]) -> Result<ProfileSet, String> {
     }
 }
 
+/// The two files, located the way the SDKs locate them, read as text.
+struct Files {
+    config_path: PathBuf,
+    config_text: String,
+    credentials_path: PathBuf,
+    credentials_text: String,
+}
+
+impl Files {
+    fn read(env: &dyn Environment) -> Result<Files, ConfigError> {
+        let home = env.var("HOME").or_else(|| env.var("USERPROFILE"));
+        let locate = |var: &str, default: &str| -> PathBuf {
+            let raw = env.var(var).unwrap_or_else(|| default.to_string());
+            match (raw.strip_prefix("~/"), &home) {
+                (Some(rest), Some(home)) => Path::new(home).join(rest),
+                _ => PathBuf::from(raw),
+            }
+        };
+        let config_path = locate("AWS_CONFIG_FILE", "~/.aws/config");
+        let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
+        Ok(Files {
+            config_text: read_text(&config_path, "AWS_CONFIG_FILE")?,
+            credentials_text: read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?,
+            config_path,
+            credentials_path,
+        })
+    }
+}
+
+/// The sections of an AWS config or credentials file whose header ends in one of
+/// `names` (`[profile NAME]`, `[NAME]`), whole and in order; the rest is left out
+/// unread. Headers are lines that start with `[`, as in the SDK's parser.
+fn sections_named(text: &str, names: &[String]) -> String {
+    let mut kept = String::new();
+    let mut keep = false;
+    for line in text.split_inclusive('\n') {
+        if let Some(header) = line.strip_prefix('[') {
+            let header = header.split(']').next().unwrap_or("");
+            keep = header
+                .split_whitespace()
+                .last()
+                .is_some_and(|last| names.iter().any(|n| n == last));
+        }
+        if keep {
+            kept.push_str(line);
+        }
+    }
+    kept
+}
+
 /// Does this credential_process command line run aws-mfa-proc?
 fn runs_us(command_line: &str) -> bool {
     let program = command_line
@@ -652,10 +739,10 @@ fn read_text(path: &Path, env_var: &'static str) -> Result<String, ConfigError> 
             env_var,
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(source) => Err(ConfigError::Unreadable {
+        Err(e) => Err(ConfigError::Unreadable {
             path: path.to_path_buf(),
             env_var,
-            source,
+            detail: e.to_string(),
         }),
     }
 }
@@ -890,6 +977,61 @@ mod tests {
         }
     }
 
+    /// The fields that say which credentials a target means.
+    fn identity(t: &Target) -> String {
+        let mfa = t.mfa();
+        let role = match t {
+            Target::Role(r) => format!("{} {:?} {}", r.role_arn, r.duration, r.region),
+            Target::Session(_) => String::new(),
+        };
+        format!(
+            "{} {} {} {:?} {:?} {role}",
+            t.profile(),
+            mfa.mfa_serial,
+            mfa.keys.id(),
+            mfa.duration,
+            mfa.endpoint
+        )
+    }
+
+    #[test]
+    fn reading_only_the_needed_sections_gives_the_same_target_at_any_config_size() {
+        let mut config = format!("{SEED}{ROLE}").replace(
+            "credential_process = aws-mfa-proc --profile mfa",
+            "credential_process = aws-mfa-proc --profile mfa --source-profile keys",
+        );
+        for i in 0..5000 {
+            config.push_str(&format!(
+                "\n[profile team-{i}]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mfa\n"
+            ));
+        }
+        let creds = "[keys]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s\n[other]\naws_access_key_id = AKIAOTHER\n";
+        let (_dir, env) = setup(&config, creds);
+        let full = Config::load(&env).unwrap();
+        for profile in ["mfa", "prod"] {
+            let fast = Config::load_target(&env, profile, None).expect("resolves");
+            assert_eq!(
+                identity(&fast),
+                identity(&full.target(&env, profile, None).unwrap())
+            );
+        }
+        assert!(
+            Config::load_target(&env, "team-1", None).is_none(),
+            "errors go the full way"
+        );
+        assert!(Config::load_target(&env, "nowhere", None).is_none());
+    }
+
+    #[test]
+    fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
+        let text = "top = 1\n[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
+        let kept = sections_named(text, &["mfa".to_string()]);
+        assert_eq!(
+            kept,
+            "[profile mfa]\na = 1\n  nested = 2\n[ profile mfa ] # again\nd = 4\n"
+        );
+    }
+
     #[test]
     fn an_unknown_profile_lists_the_ones_that_exist() {
         let (_dir, env) = setup(SEED, "");
@@ -976,14 +1118,27 @@ mod tests {
                 named in prop_oneof![Just(None), Just(Some("mfa".to_string())), any::<String>().prop_map(Some)],
             ) {
                 let env = FakeEnv(HashMap::new());
+                let dir = tempfile::tempdir().unwrap();
+                let files = FakeEnv(HashMap::from([
+                    ("AWS_CONFIG_FILE", dir.path().join("c").display().to_string()),
+                    ("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("k").display().to_string()),
+                ]));
+                std::fs::write(dir.path().join("c"), config.join("\n")).unwrap();
+                std::fs::write(dir.path().join("k"), credentials.join("\n")).unwrap();
+                // Where the whole file parses, reading only the needed sections agrees.
+                if let (Some(fast), Ok(all)) = (Config::load_target(&files, "mfa", None), Config::load(&files)) {
+                    let full = all.target(&files, "mfa", None);
+                    prop_assert!(full.is_ok(), "fast path accepted what the full path refuses");
+                    prop_assert_eq!(identity(&fast), identity(&full.unwrap()));
+                }
                 match Config::parse("config".into(), &config.join("\n"), "credentials".into(), &credentials.join("\n")) {
                     Err(e) => prop_assert!(!e.to_string().contains('\n')),
                     Ok(cfg) => {
                         let _ = cfg.helper_profiles();
-                        if let Ok(profile) = cfg.choose_profile(named.as_deref()) {
-                            if let Err(e) = cfg.settings(&env, &profile, None) {
-                                prop_assert!(e.to_string().len() < 2000);
-                            }
+                        if let Ok(profile) = cfg.choose_profile(named.as_deref())
+                            && let Err(e) = cfg.settings(&env, &profile, None)
+                        {
+                            prop_assert!(e.to_string().len() < 2000);
                         }
                     }
                 }

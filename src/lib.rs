@@ -20,6 +20,7 @@ pub mod credentials;
 pub mod exec;
 pub mod lock;
 pub mod log;
+pub mod memo;
 pub mod output;
 pub mod prompt;
 pub mod secret;
@@ -80,15 +81,11 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     if matches!(cli.command, Some(Command::Exec { .. })) {
         exec::refuse_nesting(&env).map_err(|e| Error::Input(e.to_string()))?;
     }
-    let config = Config::load(&env).map_err(|source| Error::Config {
-        profile: cli.profile.clone(),
-        source,
-    })?;
     let select = Selection {
         env: &env,
-        config: &config,
         profile: cli.profile.as_deref(),
         source_profile: cli.source_profile.as_deref(),
+        config: std::cell::OnceCell::new(),
     };
     match cli.command {
         None => {
@@ -114,12 +111,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             return exec::run(&env, &target, &credentials, &command)
                 .map_err(|e| Error::Exec(target.profile().into(), e));
         }
-        Some(Command::Logout) => {
-            commands::logout(&select.target()?, &select.vault(&select.chosen()?)?)?
-        }
+        Some(Command::Logout) => commands::logout(&select.target()?, &select.vault())?,
         Some(Command::Add { name, from_env }) => commands::add(&select, &name, from_env)?,
         Some(Command::Remove { name }) => commands::remove(&select, &name)?,
-        Some(Command::Status) => commands::status(&env, &config),
+        Some(Command::Status) => commands::status(&env, select.config()?),
     }
     Ok(0)
 }
@@ -127,25 +122,38 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
 /// Which profile a command is about, and the means to serve it.
 pub struct Selection<'a> {
     pub env: &'a dyn Environment,
-    pub config: &'a Config,
     pub profile: Option<&'a str>,
     pub source_profile: Option<&'a str>,
+    /// Every profile, parsed when first needed: the cached path with `--profile` never is.
+    config: std::cell::OnceCell<Result<Config, ConfigError>>,
 }
 
 impl Selection<'_> {
-    /// The named profile, or the only one that runs aws-mfa-proc.
-    fn chosen(&self) -> Result<String, Error> {
+    fn config(&self) -> Result<&Config, Error> {
         self.config
-            .choose_profile(self.profile)
+            .get_or_init(|| Config::load(self.env))
+            .as_ref()
             .map_err(|source| Error::Config {
                 profile: self.profile.map(str::to_string),
-                source,
+                source: source.clone(),
             })
     }
 
     fn target(&self) -> Result<Target, Error> {
-        let profile = self.chosen()?;
-        self.config
+        if let Some(target) = self
+            .profile
+            .and_then(|p| Config::load_target(self.env, p, self.source_profile))
+        {
+            return Ok(target);
+        }
+        let config = self.config()?;
+        let profile = config
+            .choose_profile(self.profile)
+            .map_err(|source| Error::Config {
+                profile: self.profile.map(str::to_string),
+                source,
+            })?;
+        config
             .target(self.env, &profile, self.source_profile)
             .map_err(|source| Error::Config {
                 profile: Some(profile),
@@ -153,8 +161,8 @@ impl Selection<'_> {
             })
     }
 
-    fn vault(&self, profile: &str) -> Result<Vault, Error> {
-        Vault::open(self.env).map_err(|e| Error::Keychain(profile.to_string(), e))
+    fn vault(&self) -> Vault {
+        Vault::open(self.env)
     }
 
     /// Credential mode, `login`, `env`: the target and its credentials.
@@ -165,7 +173,7 @@ impl Selection<'_> {
     }
 
     fn credentials(&self, target: &Target, mode: Mode) -> Result<SessionCredentials, Error> {
-        let vault = self.vault(target.profile())?;
+        let vault = self.vault();
         let mut deps = Deps {
             vault: &vault,
             sts: &sts::AwsSts,

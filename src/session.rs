@@ -97,12 +97,10 @@ pub fn item(target: &Target) -> String {
 
 /// The cached credentials as they are, if readable (for `status`).
 pub fn cached(vault: &Vault, target: &Target) -> Result<Option<SessionCredentials>, StoreError> {
-    Ok(
-        match vault.get_record::<SessionCredentials>(&item(target))? {
-            Lookup::Found(s) if belongs_to(&s, &target.mfa().keys) => Some(s),
-            _ => None,
-        },
-    )
+    Ok(match vault.get_session(&item(target))? {
+        Lookup::Found(s) if belongs_to(&s, &target.mfa().keys) => Some(s),
+        _ => None,
+    })
 }
 
 /// Credentials for `target`, from the keychain, or made anew: an MFA session from a
@@ -147,7 +145,7 @@ pub fn get(
             deps.sts.assume_role(role, &mfa)?
         }
     };
-    match deps.vault.put_record(&item, &fresh_credentials) {
+    match deps.vault.put_session(&item, &fresh_credentials) {
         Ok(()) => lock::touch_stamp(&deps.runtime_dir, &item),
         Err(e) => deps.codes.tell(&format!(
             "aws-mfa-proc: warning: the new credentials work but could not be cached ({e}); you will be asked again next time"
@@ -204,7 +202,10 @@ fn long_term_keys(vault: &Vault, settings: &Settings) -> Result<LongTermKeys, Se
         KeySource::Keychain(name) => {
             match vault.get_record::<LongTermKeys>(&store::keys_item(name))? {
                 Lookup::Found(keys) => Ok(keys),
-                Lookup::Missing => Err(SessionError::NoKeys(name.clone(), vault.backend().name())),
+                Lookup::Missing => Err(SessionError::NoKeys(
+                    name.clone(),
+                    vault.backend().map_or("keychain", |b| b.name()),
+                )),
                 Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why)),
             }
         }
@@ -370,7 +371,7 @@ mod tests {
         }
 
         /// Turns the world's profile into a role assumed with its MFA session.
-        fn as_role(mut self) -> World {
+        fn into_role(mut self) -> World {
             let Target::Session(mfa) = self.target.clone() else {
                 unreachable!()
             };
@@ -461,7 +462,7 @@ mod tests {
 
     #[test]
     fn a_role_is_assumed_once_and_then_served_from_the_keychain() {
-        let mut w = World::new(&["123456"]).as_role();
+        let mut w = World::new(&["123456"]).into_role();
         for _ in 0..5 {
             let role = w.get(Mode::Cached).unwrap();
             assert_eq!(role.access_key_id, "ASIAROLE1");
@@ -473,7 +474,7 @@ mod tests {
 
     #[test]
     fn an_expiring_role_is_renewed_without_a_code_while_the_mfa_session_lasts() {
-        let mut w = World::new(&["123456"]).as_role();
+        let mut w = World::new(&["123456"]).into_role();
         w.get(Mode::Cached).unwrap();
         w.advance(chrono::Duration::minutes(50));
         let renewed = w.get(Mode::Cached).unwrap();

@@ -10,8 +10,8 @@
 //!   dead D-Bus peer becomes an error naming the backend, never a hang;
 //! - there is no plaintext fallback: if no keychain is reachable, that is the error.
 
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keyring_core::Error as KeyringError;
@@ -22,6 +22,8 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::config::Environment;
+use crate::credentials::SessionCredentials;
+use crate::memo::Memo;
 
 pub const SERVICE: &str = "aws-mfa-proc";
 const RECORD_VERSION: u32 = 1;
@@ -78,7 +80,7 @@ impl Backend {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no keychain is reachable: {detail}. {fix}")]
     Unreachable { detail: String, fix: String },
@@ -102,19 +104,28 @@ pub enum Lookup<T> {
     Unreadable(String),
 }
 
-/// A keychain with deadlines, framing and versioned records on top of a keyring-core store.
+/// A keychain with deadlines, framing and versioned records on top of a keyring-core
+/// store, connected on first use, with the kernel-keyring [`Memo`] in front for sessions.
 pub struct Vault {
+    connected: OnceLock<Result<Connected, StoreError>>,
+    choice: String,
+    memo: Memo,
+}
+
+/// A connected keyring-core store and its backend.
+pub struct Connected {
     store: Arc<CredentialStore>,
     backend: Backend,
     timeout: Duration,
 }
 
 impl Vault {
+    /// A vault on an already open store, without the kernel-keyring tier.
     pub fn new(store: Arc<CredentialStore>, backend: Backend) -> Vault {
         Vault {
-            store,
-            backend,
-            timeout: DEFAULT_TIMEOUT,
+            connected: OnceLock::from(Ok(Connected::new(store, backend))),
+            choice: String::new(),
+            memo: Memo::off(),
         }
     }
 
@@ -126,44 +137,78 @@ impl Vault {
         )
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
-    /// The platform's keychain, or the one `AWS_MFA_PROC_KEYCHAIN` names.
-    pub fn open(env: &dyn Environment) -> Result<Vault, StoreError> {
+    /// The platform's keychain, or the one `AWS_MFA_PROC_KEYCHAIN` names. Nothing is
+    /// connected until an item is needed that the kernel-keyring tier does not have.
+    pub fn open(env: &dyn Environment) -> Vault {
         let choice = env
             .var("AWS_MFA_PROC_KEYCHAIN")
             .unwrap_or_else(|| "auto".into());
-        platform::open(&choice)
+        let memo_off = choice == "keyutils"
+            || env
+                .var("AWS_MFA_PROC_KERNEL_CACHE")
+                .is_some_and(|v| v.eq_ignore_ascii_case("off"));
+        let memo = if memo_off {
+            Memo::off()
+        } else {
+            let bus = env.var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+            let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
+            Memo::open(&format!("{choice}\0{bus}\0{runtime}"))
+        };
+        Vault {
+            connected: OnceLock::new(),
+            choice,
+            memo,
+        }
+    }
+
+    fn connected(&self) -> Result<&Connected, StoreError> {
+        self.connected
+            .get_or_init(|| platform::open(&self.choice))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The backend in use (connecting to it if need be).
+    pub fn backend(&self) -> Result<Backend, StoreError> {
+        self.connected().map(|c| c.backend)
+    }
+
+    /// A session or role record: the kernel-keyring copy if there is one, else the
+    /// keychain's (which is then copied there).
+    pub fn get_session(&self, name: &str) -> Result<Lookup<SessionCredentials>, StoreError> {
+        if let Some(Lookup::Found(s)) = self.memo.get(name).map(|bytes| decode(&bytes)) {
+            return Ok(Lookup::Found(s));
+        }
+        let found = self.get_record::<SessionCredentials>(name)?;
+        if let Lookup::Found(s) = &found {
+            self.memo_put(name, s);
+        }
+        Ok(found)
+    }
+
+    /// Stores a session or role record, in the kernel keyring first: if the keychain
+    /// then fails, the next call still finds the session and asks for no code.
+    pub fn put_session(&self, name: &str, session: &SessionCredentials) -> Result<(), StoreError> {
+        self.memo_put(name, session);
+        self.put_record(name, session)
+    }
+
+    fn memo_put(&self, name: &str, session: &SessionCredentials) {
+        let ttl = (session.expiration - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default();
+        self.memo.put(name, &encode(session), ttl);
     }
 
     pub fn get_record<T: DeserializeOwned>(&self, name: &str) -> Result<Lookup<T>, StoreError> {
-        let Some(bytes) = self.get(name)? else {
-            return Ok(Lookup::Missing);
-        };
-        #[derive(serde::Deserialize)]
-        struct Versioned {
-            #[serde(rename = "Version")]
-            version: u32,
-        }
-        match serde_json::from_slice::<Versioned>(&bytes) {
-            Ok(v) if v.version == RECORD_VERSION => {}
-            Ok(v) => return Ok(Lookup::Unreadable(format!("record version {}", v.version))),
-            Err(_) => return Ok(Lookup::Unreadable("not a record".into())),
-        }
-        Ok(match serde_json::from_slice::<T>(&bytes) {
-            Ok(record) => Lookup::Found(record),
-            Err(e) => Lookup::Unreadable(format!("bad record: {:?}", e.classify())),
+        Ok(match self.get(name)? {
+            Some(bytes) => decode(&bytes),
+            None => Lookup::Missing,
         })
     }
 
     pub fn put_record<T: Serialize>(&self, name: &str, record: &T) -> Result<(), StoreError> {
-        let mut value = serde_json::to_value(record).expect("records serialize");
-        value["Version"] = RECORD_VERSION.into();
-        let bytes = Zeroizing::new(serde_json::to_vec(&value).expect("records serialize"));
-        zeroize_json(&mut value);
-        self.put(name, &bytes)
+        self.put(name, &encode(record))
     }
 
     /// The whole value stored under `name`, checked against its frame.
@@ -190,7 +235,7 @@ impl Vault {
     /// Stores `value` under `name`: parts first, head last.
     pub fn put(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
         let digest = hex(&Sha256::digest(value));
-        let limit = self.backend.item_limit();
+        let limit = self.connected()?.backend.item_limit();
         let header_len = FRAME_MAGIC.len() + digest.len() + 16;
         let first_len = value.len().min(limit - header_len);
         let rest: Vec<&[u8]> = value[first_len..].chunks(limit).collect();
@@ -211,12 +256,35 @@ impl Vault {
 
     /// Deletes `name` and its parts; `true` if it existed.
     pub fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        self.memo.forget(name);
         let existed = self.delete_item(name)?;
         let mut i = 1;
         while self.delete_item(&part_name(name, i))? {
             i += 1;
         }
         Ok(existed)
+    }
+
+    fn get_item(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        self.connected()?.get_item(name)
+    }
+
+    fn set_item(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.connected()?.set_item(name, value)
+    }
+
+    fn delete_item(&self, name: &str) -> Result<bool, StoreError> {
+        self.connected()?.delete_item(name)
+    }
+}
+
+impl Connected {
+    fn new(store: Arc<CredentialStore>, backend: Backend) -> Connected {
+        Connected {
+            store,
+            backend,
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 
     fn get_item(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
@@ -276,6 +344,33 @@ impl Vault {
     fn error(&self, e: KeyringError) -> StoreError {
         describe(self.backend, e)
     }
+}
+
+/// A versioned record from bytes; anything else is [`Lookup::Unreadable`].
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Lookup<T> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        #[serde(rename = "Version")]
+        version: u32,
+    }
+    match serde_json::from_slice::<Versioned>(bytes) {
+        Ok(v) if v.version == RECORD_VERSION => {}
+        Ok(v) => return Lookup::Unreadable(format!("record version {}", v.version)),
+        Err(_) => return Lookup::Unreadable("not a record".into()),
+    }
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(record) => Lookup::Found(record),
+        Err(e) => Lookup::Unreadable(format!("bad record: {:?}", e.classify())),
+    }
+}
+
+/// A record's bytes, with its version.
+fn encode<T: Serialize>(record: &T) -> Zeroizing<Vec<u8>> {
+    let mut value = serde_json::to_value(record).expect("records serialize");
+    value["Version"] = RECORD_VERSION.into();
+    let bytes = Zeroizing::new(serde_json::to_vec(&value).expect("records serialize"));
+    zeroize_json(&mut value);
+    bytes
 }
 
 /// Maps a keyring error without ever formatting the data some variants carry.
@@ -350,13 +445,13 @@ fn zeroize_json(value: &mut serde_json::Value) {
 fn connect(
     backend: Backend,
     open: impl FnOnce() -> keyring_core::Result<Arc<CredentialStore>> + Send + 'static,
-) -> Result<Vault, StoreError> {
+) -> Result<Connected, StoreError> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(open());
     });
     match rx.recv_timeout(DEFAULT_TIMEOUT) {
-        Ok(Ok(store)) => Ok(Vault::new(store, backend)),
+        Ok(Ok(store)) => Ok(Connected::new(store, backend)),
         Ok(Err(e)) => Err(describe(backend, e)),
         Err(_) => Err(StoreError::Timeout {
             backend,
@@ -371,7 +466,7 @@ mod platform {
 
     const START_SECRET_SERVICE: &str = "Start a Secret Service (gnome-keyring, KeePassXC) in this login session with DBUS_SESSION_BUS_ADDRESS set";
 
-    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+    pub fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "secret-service" => secret_service().map_err(|ss| match ss {
                 StoreError::Locked { .. } => ss,
@@ -392,21 +487,21 @@ mod platform {
         }
     }
 
-    fn secret_service() -> Result<Vault, StoreError> {
+    fn secret_service() -> Result<Connected, StoreError> {
         connect(Backend::SecretService, || {
             let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
             Ok(store)
         })
     }
 
-    fn keyutils() -> Result<Vault, StoreError> {
-        let vault = connect(Backend::Keyutils, || {
+    fn keyutils() -> Result<Connected, StoreError> {
+        let connected = connect(Backend::Keyutils, || {
             let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
             Ok(store)
         })?;
         // The store only fails when used: probe it once so the choice is made now.
-        vault.get_item("v1:probe")?;
-        Ok(vault)
+        connected.get_item("v1:probe")?;
+        Ok(connected)
     }
 }
 
@@ -414,7 +509,7 @@ mod platform {
 mod platform {
     use super::*;
 
-    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+    pub fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "auto" | "macos" => connect(Backend::MacosKeychain, || {
                 let store: Arc<CredentialStore> =
@@ -430,7 +525,7 @@ mod platform {
 mod platform {
     use super::*;
 
-    pub fn open(choice: &str) -> Result<Vault, StoreError> {
+    pub fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "auto" | "windows" => connect(Backend::WindowsCredentialManager, || {
                 let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
@@ -445,7 +540,7 @@ mod platform {
 mod platform {
     use super::*;
 
-    pub fn open(_choice: &str) -> Result<Vault, StoreError> {
+    pub fn open(_choice: &str) -> Result<Connected, StoreError> {
         Err(StoreError::Unreachable {
             detail: "this platform has no supported keychain".into(),
             fix: "Use Linux, macOS or Windows".into(),
@@ -458,9 +553,10 @@ mod tests {
     use super::*;
 
     fn small_vault() -> Vault {
-        let mut vault = Vault::memory();
-        vault.backend = Backend::WindowsCredentialManager;
-        vault
+        Vault::new(
+            keyring_core::mock::Store::new().unwrap(),
+            Backend::WindowsCredentialManager,
+        )
     }
 
     #[test]
