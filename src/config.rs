@@ -687,18 +687,23 @@ impl Files {
 /// `names` (`[profile NAME]`, `[NAME]`), whole and in order; the rest is left out
 /// unread. Headers are lines that start with `[`, as in the SDK's parser.
 fn sections_named(text: &str, names: &[String]) -> String {
+    // Sections start at the text's start and after every "\n[": find only those, as a
+    // big config is mostly lines this scan never needs to look at.
+    let mut starts: Vec<usize> = text.match_indices("\n[").map(|(at, _)| at + 1).collect();
+    if text.starts_with('[') {
+        starts.insert(0, 0);
+    }
+    starts.push(text.len());
     let mut kept = String::new();
-    let mut keep = false;
-    for line in text.split_inclusive('\n') {
-        if let Some(header) = line.strip_prefix('[') {
-            let header = header.split(']').next().unwrap_or("");
-            keep = header
-                .split_whitespace()
-                .last()
-                .is_some_and(|last| names.iter().any(|n| n == last));
-        }
-        if keep {
-            kept.push_str(line);
+    for bounds in starts.windows(2) {
+        let section = &text[bounds[0]..bounds[1]];
+        let header = section[1..].split([']', '\n']).next().unwrap_or("");
+        let wanted = header
+            .split_whitespace()
+            .last()
+            .is_some_and(|last| names.iter().any(|n| n == last));
+        if wanted {
+            kept.push_str(section);
         }
     }
     kept
