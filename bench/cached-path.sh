@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Benchmark of the cached path: how much a cache hit costs next to printing the same JSON
+# with `cat`, per keychain backend, with a 5,000-profile config, and under the AWS CLI.
+#
+#   bench/cached-path.sh              # builds --release, then measures (a few minutes)
+#   RUNS=1 AWS_MFA_PROC_BIN=target/debug/aws-mfa-proc bench/cached-path.sh   # smoke run
+#
+# Everything runs in a temp HOME against a private D-Bus + gnome-keyring and a local moto
+# server, like the tests; the user's keyring and ~/.aws are never touched. hyperfine and
+# GNU time come from Debian and are installed if missing. Prints one table of medians.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+RUNS=${RUNS:-300}
+CLI_RUNS=${CLI_RUNS:-15}
+
+need=()
+command -v hyperfine >/dev/null || need+=(hyperfine)
+[[ -x /usr/bin/time ]] || need+=(time)
+command -v dbus-daemon >/dev/null || need+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v keyctl >/dev/null || need+=(keyutils)
+if ((${#need[@]})); then
+    sudo=""; [[ $(id -u) == 0 ]] || sudo=sudo
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+scripts/install-test-deps.sh
+venv=${AWS_MFA_PROC_TEST_DEPS:-$root/.test-deps}/venv/bin
+
+if [[ -z ${AWS_MFA_PROC_BIN:-} ]]; then
+    cargo build --release --locked -q
+    AWS_MFA_PROC_BIN=$root/target/release/aws-mfa-proc
+fi
+bin=$(realpath "$AWS_MFA_PROC_BIN")
+
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export HOME=$work/home XDG_RUNTIME_DIR=$work/run XDG_DATA_HOME=$work/home/.local/share
+mkdir -p "$HOME/.aws" "$XDG_DATA_HOME" && install -d -m 700 "$XDG_RUNTIME_DIR"
+export AWS_CONFIG_FILE=$HOME/.aws/config AWS_SHARED_CREDENTIALS_FILE=$HOME/.aws/credentials
+export AWS_EC2_METADATA_DISABLED=true AWS_REGION=eu-west-1 PATH=$(dirname "$bin"):$venv:$PATH
+
+# A private session bus (no service activation) with an unlocked gnome-keyring on it.
+cat > "$work/bus.conf" <<CONF
+<busconfig><type>session</type><listen>unix:path=$XDG_RUNTIME_DIR/bus</listen>
+<auth>EXTERNAL</auth><policy context="default"><allow send_destination="*" eavesdrop="true"/>
+<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>
+CONF
+dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>/dev/null & pids+=($!)
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus
+for _ in $(seq 100); do [[ -S $XDG_RUNTIME_DIR/bus ]] && break; sleep 0.02; done
+(printf 'bench' | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null 2>&1) & pids+=($!)
+for _ in $(seq 200); do
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.NameHasOwner \
+        string:org.freedesktop.secrets 2>/dev/null | grep -q true && break
+    sleep 0.02
+done
+
+"$venv/moto_server" -H 127.0.0.1 -p 0 >"$work/moto.log" 2>&1 & pids+=($!)
+for _ in $(seq 200); do
+    port=$(grep -oE 'http://127.0.0.1:[0-9]+' "$work/moto.log" | head -1 | cut -d: -f3) && [[ -n $port ]] && break
+    sleep 0.05
+done
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+
+cat > "$AWS_CONFIG_FILE" <<CONF
+[profile mfa]
+credential_process = aws-mfa-proc --profile mfa
+mfa_serial = arn:aws:iam::111111111111:mfa/alice
+region = eu-west-1
+
+[profile production]
+role_arn = arn:aws:iam::222222222222:role/Role-Name-To-Assume
+source_profile = mfa
+region = eu-west-1
+
+[profile static]
+region = eu-west-1
+CONF
+printf '[static]\naws_access_key_id = AKIABENCHSTATIC0001\naws_secret_access_key = bench\n' > "$AWS_SHARED_CREDENTIALS_FILE"
+{ cat "$AWS_CONFIG_FILE"; for i in $(seq 5000); do
+    printf '\n[profile team-%d]\nrole_arn = arn:aws:iam::%012d:role/Dev\nsource_profile = mfa\nregion = eu-west-1\noutput = json\n' "$i" "$i"
+  done; } > "$work/config-5000"
+
+AWS_ACCESS_KEY_ID=AKIABENCHLONGTERM01 AWS_SECRET_ACCESS_KEY=bench aws-mfa-proc add mfa --from-env >/dev/null
+script -qec "aws-mfa-proc login --profile mfa" /dev/null <<<"123456" >/dev/null
+aws-mfa-proc --profile mfa > "$work/session.json"
+# The same, with the kernel keyring as the backend, inside a session keyring of its own.
+keyctl session - bash -c "export AWS_MFA_PROC_KEYCHAIN=keyutils
+  AWS_ACCESS_KEY_ID=AKIABENCHLONGTERM01 AWS_SECRET_ACCESS_KEY=bench aws-mfa-proc add mfa --from-env >/dev/null
+  script -qec 'aws-mfa-proc login --profile mfa' /dev/null <<<654321 >/dev/null
+  hyperfine -N --style none --runs $RUNS --warmup 10 --export-json $work/keyutils.json 'aws-mfa-proc --profile mfa' >/dev/null" 2>/dev/null
+
+measure() { # name, command…
+    local name=$1; shift
+    hyperfine -N --style none --runs "$RUNS" --warmup 10 --export-json "$work/$name.json" "$@" >/dev/null
+}
+measure cat "cat $work/session.json"
+measure hit "aws-mfa-proc --profile mfa"
+measure hit_nocache "env AWS_MFA_PROC_KERNEL_CACHE=off aws-mfa-proc --profile mfa"
+measure hit_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc --profile mfa"
+measure bare "aws-mfa-proc"
+
+# The AWS CLI: interleaved runs of the same call through aws-mfa-proc and with static keys.
+aws sts get-caller-identity --profile production >/dev/null
+: > "$work/cli.txt"
+for _ in $(seq "$CLI_RUNS"); do
+    for profile in production static; do
+        start=$(date +%s%N)
+        aws sts get-caller-identity --profile "$profile" >/dev/null
+        echo "$profile $(( $(date +%s%N) - start ))" >> "$work/cli.txt"
+    done
+done
+
+rss_kb=$(/usr/bin/time -f %M aws-mfa-proc --profile mfa 2>&1 >/dev/null | tail -1)
+
+python3 - "$work" "$rss_kb" <<'PY'
+import json, statistics, sys
+work, rss = sys.argv[1], int(sys.argv[2])
+med = lambda name: statistics.median(json.load(open(f"{work}/{name}.json"))["results"][0]["times"]) * 1000
+cat = med("cat")
+rows = [
+    ("cat of the same JSON (floor)", "cat", None),
+    ("cache hit, Secret Service + kernel-keyring copy (default)", "hit", "1.5x cat"),
+    ("cache hit, Secret Service only (AWS_MFA_PROC_KERNEL_CACHE=off)", "hit_nocache", None),
+    ("cache hit, kernel keyring backend", "keyutils", None),
+    ("cache hit, bare call (profile found by scanning the config)", "bare", None),
+    ("cache hit, 5,000 extra profiles in ~/.aws/config", "hit_5000", "<= hit + 1 ms"),
+]
+print(f"{'what':<66} {'median ms':>10} {'x cat':>7}  target")
+for label, name, target in rows:
+    m = med(name)
+    print(f"{label:<66} {m:10.2f} {m / cat:7.2f}  {target or ''}")
+print(f"{'5,000 profiles minus one profile':<66} {med('hit_5000') - med('hit'):10.2f} {'':>7}  <= 1 ms")
+cli = {}
+for line in open(f"{work}/cli.txt"):
+    profile, ns = line.split()
+    cli.setdefault(profile, []).append(int(ns) / 1e6)
+p, s = statistics.median(cli["production"]), statistics.median(cli["static"])
+print(f"{'aws sts get-caller-identity --profile production (aws-mfa-proc)':<66} {p:10.1f}")
+print(f"{'aws sts get-caller-identity --profile static (static keys)':<66} {s:10.1f}")
+print(f"{'AWS CLI overhead through aws-mfa-proc':<66} {100 * (p - s) / s:9.1f}%  <= 2%")
+print(f"{'peak RSS of a cache hit':<66} {rss / 1024:9.1f} MB  <= 8 MB")
+PY
