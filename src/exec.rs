@@ -47,16 +47,18 @@ pub fn refuse_nesting(env: &dyn Environment) -> Result<(), ExecError> {
     }
 }
 
-/// Runs `command` with the credentials; its exit code, or 128 + the signal that ended it.
+/// Runs `command` with `credentials` (the target's) in its environment and `mfa_session`
+/// in its private credentials file; its exit code, or 128 + the signal that ended it.
 pub fn run(
     env: &dyn Environment,
     target: &Target,
     credentials: &SessionCredentials,
+    mfa_session: &SessionCredentials,
     command: &[OsString],
 ) -> Result<u8, ExecError> {
     let dir = lock::directory(env);
     sweep(&dir);
-    let file = PrivateFile::write(&dir, &target.mfa().profile, credentials)?;
+    let file = PrivateFile::write(&dir, &target.mfa().profile, mfa_session)?;
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut child = Command::new(program);
     child

@@ -108,7 +108,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(Command::Exec { command }) => {
             let target = select.target()?;
             let credentials = select.credentials(&target, Mode::Cached)?;
-            return exec::run(&env, &target, &credentials, &command)
+            // The private credentials file holds the MFA session, whatever the target.
+            let mfa_session = match &target {
+                Target::Session(_) => credentials.clone(),
+                Target::Role(role) => {
+                    select.credentials(&Target::Session(role.mfa.clone()), Mode::Cached)?
+                }
+            };
+            return exec::run(&env, &target, &credentials, &mfa_session, &command)
                 .map_err(|e| Error::Exec(target.profile().into(), e));
         }
         Some(Command::Logout) => commands::logout(&select.target()?, &select.vault())?,

@@ -38,9 +38,10 @@ pub fn credential_process(c: &SessionCredentials) -> std::io::Result<()> {
     stdout.flush()
 }
 
-/// The credentials as environment variables, in one write. Under direnv (`DIRENV_DIR`
-/// set by its `.envrc` evaluation) the `sh` form also asks direnv to watch `stamp`, a
-/// file touched at each refresh, so the environment reloads when the session changes.
+/// The credentials as environment variables, in one write. Under direnv (its stdlib
+/// sets `DIRENV_IN_ENVRC=1` while an `.envrc` runs) the `sh` form also asks direnv to
+/// watch `stamp`, a file touched at each refresh, so the environment reloads when the
+/// session changes.
 pub fn environment(
     format: EnvFormat,
     c: &SessionCredentials,
@@ -77,7 +78,7 @@ pub fn environment(
                 };
                 text.push_str(&Zeroizing::new(line));
             }
-            if format == EnvFormat::Sh && std::env::var_os("DIRENV_DIR").is_some() {
+            if format == EnvFormat::Sh && std::env::var_os("DIRENV_IN_ENVRC").is_some() {
                 text.push_str(&format!(
                     "watch_file {}\n",
                     quote(format, &stamp.to_string_lossy())
