@@ -27,8 +27,11 @@ fn every_config_example_loads() {
             path.display(),
             text(&out.stderr)
         );
+        // The `mfa` profile is listed, with where its keys come from.
         assert!(
-            stdout.contains("mfa: keys in"),
+            stdout
+                .lines()
+                .any(|line| line.starts_with("mfa: ") && line.contains("keys in")),
             "{}: {stdout}",
             path.display()
         );

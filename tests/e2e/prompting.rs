@@ -2,17 +2,14 @@
 
 use std::time::Instant;
 
-use crate::rig::Rig;
-use crate::standin::{self, StandIn};
+use crate::standin;
 use crate::support::*;
 
-/// A rig whose STS is the stand-in, with the issue's config and stored keys.
-fn with_standin() -> (Rig, StandIn) {
-    let sts = StandIn::start();
-    let mut rig = Rig::new();
-    rig.set_env("AWS_ENDPOINT_URL_STS", sts.url());
-    configured(&rig);
-    (rig, sts)
+/// The number after `next code comes in`, if the text has one.
+fn seconds_to_next_code(text: &str) -> Option<u32> {
+    let after = text.split_once("next code comes in ")?.1;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 #[test]
@@ -69,12 +66,12 @@ fn without_a_terminal_an_expired_session_fails_at_once_and_names_login() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "stdout must stay empty on failure");
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("profile `mfa`"), "{stderr}");
+    let message = the_message(&stderr);
+    assert!(message.contains("profile `mfa`"), "{message}");
     assert!(
-        stderr.contains("aws-mfa-proc login --profile mfa"),
-        "{stderr}"
+        message.contains("aws-mfa-proc login --profile mfa"),
+        "{message}"
     );
-    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
     assert!(sts.codes().is_empty());
 }
 
@@ -129,4 +126,77 @@ fn the_cached_document_is_what_every_sdk_parses() {
         "{expiration}"
     );
     assert_eq!(doc.as_object().unwrap().len(), 5, "{doc}");
+}
+
+#[test]
+fn a_code_typed_again_after_it_was_accepted_is_refused_without_calling_sts() {
+    let (rig, sts) = with_standin();
+    login(&rig, "123456");
+    let mut pty = rig.pty("aws-mfa-proc", &["login", "--profile", "mfa"]);
+    pty.expect(PROMPT);
+    pty.send_line("123456");
+    // Everything the terminal shows between the answer and the prompt asked again.
+    let notice = pty.expect(PROMPT);
+    assert!(notice.contains("already used"), "{notice}");
+    assert!(seconds_to_next_code(&notice).is_some(), "{notice}");
+    assert_eq!(sts.codes(), ["123456"], "the reused code never reached STS");
+
+    pty.send_line("234567");
+    pty.expect("cached until");
+    assert!(pty.wait().0.success());
+    assert_eq!(sts.codes(), ["123456", "234567"]);
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_restores_the_terminal_exits_130_and_stores_nothing() {
+    let (rig, sts) = with_standin();
+    let stderr = rig.dir().join("captured/ctrl-c.stderr");
+    // The shell survives a SIGINT (its trap is reset to the default in the tool), so it
+    // can show the tool's exit status and the terminal's settings before and after.
+    let script = r#"trap : INT
+echo "before: $(stty -g)"
+aws-mfa-proc --profile mfa 2>"$1"
+echo "exit: $?"
+echo "after: $(stty -g)"
+echo "settings: $(stty -a | tr '\n' ' ')""#;
+    let mut pty = rig.pty("sh", &["-c", script, "sh", stderr.to_str().unwrap()]);
+    pty.expect(PROMPT);
+    pty.send(b"\x03");
+    let (status, screen) = pty.wait();
+    assert!(status.success(), "{screen}");
+
+    let line = |label: &str| {
+        screen
+            .lines()
+            .find_map(|l| l.strip_prefix(label))
+            .unwrap_or_else(|| panic!("no {label:?} line; the screen:\n{screen}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(line("exit: "), "130", "{screen}");
+    assert_eq!(
+        line("after: "),
+        line("before: "),
+        "the terminal was restored"
+    );
+    let settings = line("settings: ");
+    for flag in ["icanon", "isig"] {
+        assert!(
+            settings.split_whitespace().any(|f| f == flag),
+            "{flag} is off: {settings}"
+        );
+    }
+    let stderr = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        the_message(&stderr).contains("interrupted at the MFA prompt"),
+        "{stderr}"
+    );
+
+    // Nothing was stored: without a terminal there is still no session to serve.
+    assert!(
+        !detached(&rig, "aws-mfa-proc", &["--profile", "mfa"])
+            .status
+            .success()
+    );
+    assert!(sts.codes().is_empty());
 }

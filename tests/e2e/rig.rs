@@ -14,7 +14,19 @@
 //! socket that does not exist, so every Secret Service call fails at once.
 //!
 //! Everything is killed and the directory removed when the `Rig` is dropped, also when
-//! the test panics. (A test process killed with SIGKILL leaves its daemons behind.)
+//! the test panics, and the session copies the tool made for this rig's keychain in the
+//! user's kernel keyring (`@u`, shared by every process of the user) are invalidated
+//! ([`Rig::kernel_copies`]). (A test process killed with SIGKILL leaves its daemons
+//! behind, and those copies until their kernel timeout.)
+//!
+//! # The leak audit
+//! Every child runs with `AWS_MFA_PROC_LOG=trace`, the tool's most verbose logging.
+//! When a `Rig` is dropped at the end of a test that has not already failed, every file
+//! under [`Rig::dir`] is searched for [`crate::support::KNOWN_SECRETS`], and the drop
+//! panics naming each file that holds one. What the programs under test print on
+//! *stdout* is where credentials legitimately go (to the SDK that ran the helper), so the
+//! rig captures stdout into a separate directory ([`Rig::stdout_dir`]) that is not
+//! searched; stderr captures stay under [`Rig::dir`] and are searched.
 //!
 //! # Layout of [`Rig::dir`]
 //! ```text
@@ -25,23 +37,32 @@
 //! run/                  XDG_RUNTIME_DIR, mode 0700; run/bus is the D-Bus socket
 //! logs/                 dbus-daemon.log, gnome-keyring.log, moto.log
 //! moto/                 moto's working directory and its request recording
+//! captured/             the stderr (and exit status) of programs run with
+//!                       Rig::pty_captured and Rig::pty_crowd
 //! ```
+//! (A moto recording holds the session token of every request signed with it: start
+//! one only in tests that never hand moto a known secret, or the audit flags it.)
 //!
 //! # Running things
 //! - [`Rig::env`] is the *whole* environment for a child: HOME, XDG_*,
 //!   DBUS_SESSION_BUS_ADDRESS, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
 //!   AWS_ENDPOINT_URL (moto), AWS_EC2_METADATA_DISABLED=true, AWS_REGION and
-//!   AWS_DEFAULT_REGION ([`REGION`]), LANG=C.UTF-8, TERM=xterm and PATH. PATH is: the
-//!   directory of the `aws-mfa-proc` binary under test, the venv's `bin`,
-//!   `node_modules/.bin`, the directory of the host's `node` when that is not already
-//!   `/usr/bin` or `/bin`, then `/usr/bin:/bin`. Nothing else comes from the parent;
-//!   [`Rig::set_env`] adds or replaces variables.
+//!   AWS_DEFAULT_REGION ([`REGION`]), AWS_MFA_PROC_LOG=trace, LANG=C.UTF-8, TERM=xterm
+//!   and PATH. PATH is: the directory of the `aws-mfa-proc` binary under test, the
+//!   venv's `bin`, `node_modules/.bin`, the directory of the host's `node` when that
+//!   is not already `/usr/bin` or `/bin`, then `/usr/bin:/bin`. Nothing else comes from
+//!   the parent; [`Rig::set_env`] adds or replaces variables.
 //! - [`Rig::command`] is a `Command` with exactly that environment, run in HOME.
 //! - [`Rig::pty`] runs a program under a pseudo-terminal (its controlling terminal), as
 //!   a person at a shell would; [`Rig::pty_split_stdout`] does the same but sends the
 //!   program's stdout to a file, so what it prints can be told apart from the prompts on
 //!   the terminal. The terminal's echo is off: what [`Pty::send_line`] types does not
 //!   show on the screen. The screen has `\r\n` line ends.
+//! - [`Rig::pty_captured`] sends both stdout and stderr to files, so the screen shows only
+//!   what the program wrote to the terminal itself (`/dev/tty`); [`Rig::pty_crowd`] starts
+//!   N copies of a program at once, in the background of one shell on one terminal (as
+//!   `make -j` or Terraform would), each with its own stdout, stderr and exit status.
+//! - [`Rig::lock_keychain`] locks the login collection, as a screen lock would.
 //! - [`Rig::secret_tool`] / [`Rig::secret_tool_input`] run `secret-tool` against this
 //!   rig's keyring, bounded in time.
 //! - [`Rig::python`] is the venv's interpreter (boto3, awscli, moto); [`Rig::node_dir`]
@@ -126,6 +147,8 @@ pub struct Rig {
     /// Set by [`Rig::set_env`]; applied over the rig's own variables.
     overrides: Vec<(String, String)>,
     home: PathBuf,
+    /// Captured stdout: outside `dir`, because it is where credentials belong.
+    stdout_dir: TempDir,
     dir: TempDir,
 }
 
@@ -147,6 +170,10 @@ impl Rig {
             .prefix("aws-mfa-proc-rig.")
             .tempdir()
             .expect("create the rig's temporary directory");
+        let stdout_dir = tempfile::Builder::new()
+            .prefix("aws-mfa-proc-rig-stdout.")
+            .tempdir()
+            .expect("create the rig's stdout directory");
         let root = dir.path();
         for sub in [
             "home/.aws",
@@ -156,6 +183,7 @@ impl Rig {
             "run",
             "logs",
             "moto",
+            "captured",
         ] {
             fs::create_dir_all(root.join(sub)).expect("create the rig's directories");
         }
@@ -185,6 +213,7 @@ impl Rig {
             pty_outputs: AtomicUsize::new(0),
             overrides: Vec::new(),
             home,
+            stdout_dir,
             dir,
         }
     }
@@ -192,6 +221,11 @@ impl Rig {
     /// The temporary root of this rig (see the layout in the module docs).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Where the rig puts what programs print on stdout; not searched for secrets.
+    pub fn stdout_dir(&self) -> &Path {
+        self.stdout_dir.path()
     }
 
     /// HOME of every child.
@@ -262,6 +296,7 @@ impl Rig {
                 ("AWS_EC2_METADATA_DISABLED", "true".into()),
                 ("AWS_REGION", REGION.into()),
                 ("AWS_DEFAULT_REGION", REGION.into()),
+                ("AWS_MFA_PROC_LOG", "trace".into()),
                 ("TERM", "xterm".into()),
             ]
             .map(|(key, value)| (key.to_owned(), value)),
@@ -296,21 +331,159 @@ impl Rig {
     pub fn pty(&self, program: &str, args: &[&str]) -> Pty {
         let mut command = self.command(program);
         command.args(args);
-        Pty::spawn(command, None)
+        Pty::spawn(command, Vec::new())
     }
 
     /// Like [`Rig::pty`], but the program's stdout goes to a file of its own: read it,
     /// after the program ends, with [`Pty::wait_with_stdout`].
     pub fn pty_split_stdout(&self, program: &str, args: &[&str]) -> Pty {
-        let n = self.pty_outputs.fetch_add(1, Ordering::Relaxed);
-        let stdout = self.dir().join(format!("pty-stdout-{n}"));
+        let capture = Capture {
+            stdout: self
+                .stdout_dir()
+                .join(format!("pty-{}", self.next_capture())),
+            stderr: None,
+            status: None,
+        };
         let mut command = self.command("sh");
         command
             .args(["-c", r#"out=$1; shift; exec "$@" >"$out""#, "sh"])
-            .arg(&stdout)
+            .arg(&capture.stdout)
             .arg(program)
             .args(args);
-        Pty::spawn(command, Some(stdout))
+        Pty::spawn(command, vec![capture])
+    }
+
+    /// Like [`Rig::pty`], but the program's stdout and stderr go to files of their own:
+    /// the screen shows only what it writes to the terminal device. Read them, after the
+    /// program ends, with [`Pty::wait_captured`].
+    pub fn pty_captured(&self, program: &str, args: &[&str]) -> Pty {
+        let n = self.next_capture();
+        let capture = Capture {
+            stdout: self.stdout_dir().join(format!("pty-{n}")),
+            stderr: Some(self.dir().join(format!("captured/pty-{n}.stderr"))),
+            status: None,
+        };
+        let mut command = self.command("sh");
+        command
+            .args([
+                "-c",
+                r#"out=$1; err=$2; shift 2; exec "$@" >"$out" 2>"$err""#,
+                "sh",
+            ])
+            .arg(&capture.stdout)
+            .args(&capture.stderr)
+            .arg(program)
+            .args(args);
+        Pty::spawn(command, vec![capture])
+    }
+
+    /// Starts `n` copies of `program args…` at once in the background of one `sh` on one
+    /// pseudo-terminal, their shared controlling terminal; the shell waits for all of
+    /// them and then ends. Each copy's stdout, stderr and exit status go to files of its
+    /// own: read them with [`Pty::wait_crowd`]. The screen shows only what the copies
+    /// write to the terminal device.
+    pub fn pty_crowd(&self, n: usize, program: &str, args: &[&str]) -> Pty {
+        let k = self.next_capture();
+        let out = self.stdout_dir().join(format!("crowd-{k}"));
+        let err = self.dir().join(format!("captured/crowd-{k}"));
+        fs::create_dir_all(&out).expect("create a crowd's stdout directory");
+        fs::create_dir_all(&err).expect("create a crowd's stderr directory");
+        let captures = (1..=n)
+            .map(|i| Capture {
+                stdout: out.join(i.to_string()),
+                stderr: Some(err.join(format!("{i}.stderr"))),
+                status: Some(err.join(format!("{i}.status"))),
+            })
+            .collect();
+        const SCRIPT: &str = r#"out=$1; err=$2; n=$3; shift 3
+i=1
+while [ "$i" -le "$n" ]; do
+    ( "$@" >"$out/$i" 2>"$err/$i.stderr"; echo $? >"$err/$i.status" ) &
+    i=$((i + 1))
+done
+wait"#;
+        let mut command = self.command("sh");
+        command
+            .args(["-c", SCRIPT, "sh"])
+            .arg(&out)
+            .arg(&err)
+            .arg(n.to_string())
+            .arg(program)
+            .args(args);
+        Pty::spawn(command, captures)
+    }
+
+    fn next_capture(&self) -> usize {
+        self.pty_outputs.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Locks the keyring's login collection (`org.freedesktop.Secret.Service.Lock`), as
+    /// a screen lock or `secret-tool lock` would; returns once it reports `Locked=true`.
+    /// Nothing can unlock it again: no prompter runs on the rig's bus.
+    pub fn lock_keychain(&self) {
+        let reply = dbus_call(
+            &self.bus_address,
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            &["array:objpath:/org/freedesktop/secrets/collection/login"],
+        );
+        assert!(
+            reply.contains("/org/freedesktop/secrets/collection/login"),
+            "Lock did not lock the login collection: {reply:?}"
+        );
+        let locked = dbus_call(
+            &self.bus_address,
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets/collection/login",
+            "org.freedesktop.DBus.Properties.Get",
+            &["string:org.freedesktop.Secret.Collection", "string:Locked"],
+        );
+        assert!(
+            locked.contains("boolean true"),
+            "still unlocked: {locked:?}"
+        );
+    }
+
+    /// The copies of sessions that the tool made in the user's kernel keyring (`@u`) in
+    /// front of this rig's keychain, as `(key id, description)`; empty where keyutils
+    /// is unavailable. The tool names them `aws-mfa-proc:NAMESPACE:ITEM`, NAMESPACE being
+    /// the first 6 bytes, in hex, of the SHA-256 of `CHOICE\0BUS\0RUNTIME` (keychain
+    /// choice, `DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`; see src/memo.rs), which
+    /// differs for every rig. Computed from [`Rig::env`]: copies made by a command whose
+    /// environment changes one of those three are not found.
+    pub fn kernel_copies(&self) -> Vec<(String, String)> {
+        use sha2::{Digest, Sha256};
+        let env = self.env();
+        let var = |name: &str| {
+            env.iter()
+                .find(|(key, _)| key == name)
+                .map_or("", |(_, value)| value.as_str())
+        };
+        let choice = match var("AWS_MFA_PROC_KEYCHAIN") {
+            "" => "auto",
+            other => other,
+        };
+        let digest = Sha256::digest(
+            format!(
+                "{choice}\0{}\0{}",
+                var("DBUS_SESSION_BUS_ADDRESS"),
+                var("XDG_RUNTIME_DIR")
+            )
+            .as_bytes(),
+        );
+        let namespace: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let prefix = format!("user: aws-mfa-proc:{namespace}:");
+        // `keyctl show` prints one key a line: `ID PERMS UID GID \_ TYPE: DESCRIPTION`.
+        keyctl(&["show", "@u"])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let at = line.find(&prefix)?;
+                let id = line.split_whitespace().next()?.to_owned();
+                Some((id, line[at + "user: ".len()..].to_owned()))
+            })
+            .collect()
     }
 
     /// Runs `secret-tool args…` against this rig's keyring with empty stdin.
@@ -355,21 +528,77 @@ impl Rig {
     }
 }
 
+impl Drop for Rig {
+    /// Removes the rig's kernel-keyring copies, then runs the leak audit (see the module
+    /// docs), unless the test already failed, so that its own message is the one shown.
+    /// The daemons and the directory go afterwards, also when the audit panics.
+    fn drop(&mut self) {
+        for (id, _) in self.kernel_copies() {
+            let _ = keyctl(&["invalidate", &id]);
+        }
+        if thread::panicking() {
+            return;
+        }
+        let leaks: Vec<String> = crate::support::KNOWN_SECRETS
+            .iter()
+            .flat_map(|secret| {
+                crate::support::files_containing(self.dir(), secret)
+                    .into_iter()
+                    .map(move |file| format!("{} holds {secret:?}", file.display()))
+            })
+            .collect();
+        assert!(
+            leaks.is_empty(),
+            "a known secret is in a file under the rig:\n{}",
+            leaks.join("\n")
+        );
+    }
+}
+
 /// A program running on a pseudo-terminal; see [`Rig::pty`].
 ///
-/// Dropping it kills the program if it still runs.
+/// Dropping it kills the program, and everything else in its process group (a
+/// [`Rig::pty_crowd`]'s copies), if it still runs.
 pub struct Pty {
     session: OsSession,
     /// Everything the terminal showed so far.
     screen: Vec<u8>,
     /// `screen[..matched]` was consumed by earlier [`Pty::expect`] calls.
     matched: usize,
-    /// Where stdout goes, for [`Rig::pty_split_stdout`].
-    stdout: Option<PathBuf>,
+    /// Where the program's (or each crowd member's) output goes, if not to the screen.
+    captures: Vec<Capture>,
+    /// The program has been waited for.
+    ended: bool,
+}
+
+/// Files that one program's stdout, stderr and exit status are written to.
+struct Capture {
+    stdout: PathBuf,
+    stderr: Option<PathBuf>,
+    /// Holds the exit code as text; only for [`Rig::pty_crowd`] members.
+    status: Option<PathBuf>,
+}
+
+/// How one program ended, with its stdout and stderr captured apart from the terminal
+/// (from [`Pty::wait_captured`], [`Pty::wait_crowd`], or a finished `Command`).
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
 }
 
 impl Pty {
-    fn spawn(command: Command, stdout: Option<PathBuf>) -> Pty {
+    fn spawn(command: Command, captures: Vec<Capture>) -> Pty {
         let shown = format!("{command:?}");
         let session =
             Session::spawn(command).unwrap_or_else(|e| panic!("spawn on a pty: {shown}: {e}"));
@@ -377,7 +606,8 @@ impl Pty {
             session,
             screen: Vec::new(),
             matched: 0,
-            stdout,
+            captures,
+            ended: false,
         }
     }
 
@@ -418,9 +648,111 @@ impl Pty {
         self.session.send_line(line).expect("write to the pty");
     }
 
+    /// Types raw bytes, e.g. `b"\x03"` (Ctrl-C) with no Enter after it.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.session.send(bytes).expect("write to the pty");
+    }
+
+    /// Reads the terminal for `window` and panics, with the screen, if `text` shows up
+    /// after the previous match. (It cannot prove `text` would never come; it shows that
+    /// it did not come while the test looked.)
+    pub fn assert_not_shown_for(&mut self, text: &str, window: Duration) {
+        let until = Instant::now() + window;
+        while Instant::now() < until {
+            let eof = self.read_available();
+            let pending = String::from_utf8_lossy(&self.screen[self.matched..]).into_owned();
+            assert!(
+                !pending.contains(text),
+                "{text:?} showed up; the screen:\n{}",
+                self.screen()
+            );
+            if eof {
+                return;
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Kills the program with SIGKILL, as `kill -9` or the OOM killer would, and reaps it.
+    pub fn kill(mut self) {
+        self.session
+            .get_process_mut()
+            .kill(expectrl::process::unix::Signal::SIGKILL)
+            .expect("kill the program on the pty");
+        let status = self.finish();
+        assert_eq!(status.signal(), Some(9), "the program ended otherwise");
+    }
+
     /// Waits up to 30 s for the program to end; returns its exit status and everything
     /// the terminal showed (from the start, `\r\n` line ends).
     pub fn wait(mut self) -> (ExitStatus, String) {
+        let status = self.finish();
+        (status, self.screen())
+    }
+
+    /// [`Pty::wait`] for a [`Rig::pty_split_stdout`] program, plus what it wrote to stdout.
+    pub fn wait_with_stdout(mut self) -> (ExitStatus, String, String) {
+        assert!(
+            self.captures.len() == 1,
+            "wait_with_stdout needs a Pty from Rig::pty_split_stdout"
+        );
+        let status = self.finish();
+        let stdout = read_capture(&self.captures[0].stdout);
+        (status, self.screen(), stdout)
+    }
+
+    /// Waits for a [`Rig::pty_captured`] program to end; returns how it ended and the
+    /// screen (what it wrote to the terminal device).
+    pub fn wait_captured(mut self) -> (Run, String) {
+        assert!(
+            self.captures.len() == 1 && self.captures[0].stderr.is_some(),
+            "wait_captured needs a Pty from Rig::pty_captured"
+        );
+        let status = self.finish();
+        let capture = &self.captures[0];
+        let run = Run {
+            status,
+            stdout: read_capture(&capture.stdout),
+            stderr: read_capture(capture.stderr.as_ref().expect("checked above")),
+        };
+        // With stdout captured, the screen is what the program told the person.
+        crate::support::assert_no_secret("the terminal", &self.screen());
+        (run, self.screen())
+    }
+
+    /// Waits for every member of a [`Rig::pty_crowd`] to end; returns how each ended, in
+    /// start order, and the screen they shared.
+    pub fn wait_crowd(mut self) -> (Vec<Run>, String) {
+        let shell = self.finish();
+        assert!(shell.success(), "the crowd's shell failed: {shell}");
+        let runs = self
+            .captures
+            .iter()
+            .map(|capture| {
+                let status = capture
+                    .status
+                    .as_ref()
+                    .expect("a crowd member has a status");
+                let code: i32 = read_capture(status)
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|e| panic!("exit status in {}: {e}", status.display()));
+                Run {
+                    status: ExitStatus::from_raw((code & 0xff) << 8),
+                    stdout: read_capture(&capture.stdout),
+                    stderr: read_capture(
+                        capture.stderr.as_ref().expect("a crowd member has stderr"),
+                    ),
+                }
+            })
+            .collect();
+        // With stdout captured, the screen is what the programs told the person.
+        crate::support::assert_no_secret("the terminal", &self.screen());
+        (runs, self.screen())
+    }
+
+    /// Waits up to 30 s for the program to end, reading the terminal meanwhile.
+    fn finish(&mut self) -> ExitStatus {
         let deadline = Instant::now() + PTY_TIMEOUT;
         let status = loop {
             // Keep reading, so the program never blocks on a full terminal.
@@ -444,20 +776,9 @@ impl Pty {
             }
             thread::sleep(POLL);
         };
+        self.ended = true;
         self.read_available();
-        (status, self.screen())
-    }
-
-    /// [`Pty::wait`] for a [`Rig::pty_split_stdout`] program, plus what it wrote to stdout.
-    pub fn wait_with_stdout(self) -> (ExitStatus, String, String) {
-        let path = self
-            .stdout
-            .clone()
-            .expect("wait_with_stdout needs a Pty from Rig::pty_split_stdout");
-        let (status, screen) = self.wait();
-        let stdout =
-            fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        (status, screen, stdout)
+        status
     }
 
     fn screen(&self) -> String {
@@ -477,6 +798,40 @@ impl Pty {
             }
         }
     }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        if !self.ended {
+            // The program is its process group's leader (a session leader, in fact):
+            // end the whole group, so no crowd member outlives the test.
+            let group = format!("-{}", self.session.get_process().pid());
+            let _ = Command::new("/bin/kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// `keyctl args…`; its stdout, or None if it fails (no keyutils, blocked by seccomp).
+/// Never panics: it runs in `Drop`.
+fn keyctl(args: &[&str]) -> Option<String> {
+    let output = Command::new("/usr/bin/keyctl")
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn read_capture(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
 /// A background process of the rig, killed on drop, with its output in `logs/NAME.log`.

@@ -4,6 +4,7 @@
 use std::{
     fs,
     path::Path,
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -227,6 +228,60 @@ fn drop_ends_every_process_and_removes_the_dir() {
                 .any(|var| var == needle.as_bytes()),
             "process {} outlived its rig",
             entry.file_name().to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn the_leak_audit_names_a_file_holding_a_known_secret_and_still_cleans_up() {
+    let rig = Rig::without_keychain();
+    let dir = rig.dir().to_path_buf();
+    fs::write(
+        rig.home().join("leaked.txt"),
+        crate::support::LONG_TERM_SECRET,
+    )
+    .unwrap();
+    // What programs print on stdout is where credentials belong: not audited.
+    fs::write(
+        rig.stdout_dir().join("stdout-of-a-caller"),
+        crate::support::LONG_TERM_SECRET,
+    )
+    .unwrap();
+
+    let audit = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rig)));
+    let message = *audit
+        .expect_err("the audit should have failed the test")
+        .downcast::<String>()
+        .unwrap();
+    assert!(message.contains("leaked.txt"), "{message}");
+    assert!(!message.contains("stdout-of-a-caller"), "{message}");
+    assert!(!dir.exists(), "{} is still there", dir.display());
+}
+
+#[test]
+fn drop_invalidates_the_kernel_keyring_copies_the_tool_made_for_the_rig() {
+    let (rig, _sts) = crate::support::with_standin();
+    crate::support::login(&rig, "123456");
+    let copies = rig.kernel_copies();
+    if Command::new("/usr/bin/keyctl")
+        .args(["show", "@u"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        assert!(
+            !copies.is_empty(),
+            "the tool made no kernel-keyring copy that the rig can find: did its naming change?"
+        );
+    }
+    drop(rig);
+    for (id, description) in copies {
+        let gone = Command::new("/usr/bin/keyctl")
+            .args(["describe", &id])
+            .output()
+            .unwrap();
+        assert!(
+            !gone.status.success(),
+            "{description} is still in the kernel keyring"
         );
     }
 }

@@ -1,17 +1,49 @@
-//! A stand-in STS for what moto cannot do: reject a code, count calls exactly.
+//! A stand-in STS for what moto cannot do: reject a code, fail in the ways AWS fails,
+//! and count calls exactly.
 //!
-//! It answers GetSessionToken over plain HTTP on a free loopback port. The code
-//! `000000` is rejected the way AWS rejects a wrong or reused code; any other code gets
-//! fresh credentials, numbered so that sessions can be told apart.
+//! It answers GetSessionToken over plain HTTP on a free loopback port, one request per
+//! connection. What it does is chosen by the TokenCode, so a test picks a fault by
+//! typing it at the prompt:
+//!
+//! | code | answer |
+//! |---|---|
+//! | [`WRONG_CODE`] `000000` | 403 `AccessDenied`, invalid one time pass code (as for a wrong or reused code) |
+//! | [`HTTP_500`] `500500` | 500 `InternalFailure`, every time |
+//! | [`THROTTLED`] `429429` | 400 `Throttling`, every time |
+//! | [`NO_ANSWER`] `999999` | nothing: holds the connection until the client hangs up (at most 60 s) |
+//! | [`REQUEST_EXPIRED`] `111111` | 400 `RequestExpired` (a clock that is off) |
+//! | [`INVALID_KEYS`] `222222` | 403 `InvalidClientTokenId` (deleted or mistyped long-term key) |
+//! | [`WRONG_SERIAL`] `333333` | 403 `AccessDenied`, unable to validate MFA code: verify your MFA serial number |
+//! | [`SLOW_CODE`] `444444` | success after 1 s (widens races between parallel callers) |
+//! | any other | success: fresh credentials numbered by call, so sessions can be told apart |
+//!
+//! Errors have the real STS XML shape (`ErrorResponse/Error/{Type,Code,Message}`).
+//! A success's `Expiration` is the request's `X-Amz-Date` plus `DurationSeconds`: the
+//! caller's clock, so a caller run under `faketime` gets a session that is as old, to
+//! it, as a real one would be.
+//! Every request is counted when it arrives, retries included.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// A code the stand-in rejects as AWS rejects a wrong one.
 pub const WRONG_CODE: &str = "000000";
+pub const HTTP_500: &str = "500500";
+pub const THROTTLED: &str = "429429";
+pub const NO_ANSWER: &str = "999999";
+pub const REQUEST_EXPIRED: &str = "111111";
+pub const INVALID_KEYS: &str = "222222";
+pub const WRONG_SERIAL: &str = "333333";
+pub const SLOW_CODE: &str = "444444";
+
 pub const SESSION_SECRET: &str = "standin-session-secret-Zq8v";
 pub const SESSION_TOKEN_PREFIX: &str = "standin-session-token-";
+
+/// How long a [`NO_ANSWER`] connection is held if the client never hangs up.
+const HOLD: Duration = Duration::from_secs(60);
+/// How long a [`SLOW_CODE`] answer takes.
+const SLOW: Duration = Duration::from_secs(1);
 
 pub struct StandIn {
     url: String,
@@ -37,29 +69,79 @@ impl StandIn {
         &self.url
     }
 
-    /// The TokenCode of every GetSessionToken call so far.
+    /// The TokenCode of every GetSessionToken request so far, retries included.
     pub fn codes(&self) -> Vec<String> {
         self.codes.lock().unwrap().clone()
     }
+
+    /// How many requests carried `code`.
+    pub fn calls_with(&self, code: &str) -> usize {
+        self.codes().iter().filter(|c| *c == code).count()
+    }
 }
 
-fn serve(stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut length = 0;
+/// What the stand-in does with one request.
+enum Answer {
+    Reply(&'static str, String),
+    Hang,
+}
+
+struct Request {
+    code: String,
+    duration: i64,
+    /// `X-Amz-Date`, the signer's clock.
+    signed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
+    let Some(request) = read_request(&stream) else {
+        return;
+    };
+    let n = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(request.code.clone());
+        seen.len()
+    };
+    let (status, xml) = match answer(&request, n) {
+        Answer::Reply(status, xml) => (status, xml),
+        Answer::Hang => {
+            // Read until the client gives up (EOF or error), or HOLD passes.
+            let _ = stream.set_read_timeout(Some(HOLD));
+            let _ = (&stream).read_to_end(&mut Vec::new());
+            return;
+        }
+    };
+    let mut stream = stream;
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nx-amzn-RequestId: standin-{n}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+        xml.len()
+    );
+}
+
+fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let (mut length, mut signed_at) = (0, None);
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         if line == "\r\n" {
             break;
         }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
             length = v.trim().parse().unwrap_or(0);
+        }
+        if let Some(v) = lower.strip_prefix("x-amz-date:") {
+            signed_at = chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dt%H%M%Sz")
+                .ok()
+                .map(|t| t.and_utc());
         }
     }
     let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    reader.read_exact(&mut body).ok()?;
     let body = String::from_utf8_lossy(&body).to_string();
     let field = |name: &str| {
         body.split('&')
@@ -67,32 +149,67 @@ fn serve(stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
             .unwrap_or("")
             .to_string()
     };
-    let code = field("TokenCode");
-    let duration: i64 = field("DurationSeconds").parse().unwrap_or(43200);
-    let n = {
-        let mut seen = seen.lock().unwrap();
-        seen.push(code.clone());
-        seen.len()
-    };
-    let (status, xml) = if code == WRONG_CODE {
-        (
+    Some(Request {
+        code: field("TokenCode"),
+        duration: field("DurationSeconds").parse().unwrap_or(43200),
+        signed_at,
+    })
+}
+
+fn answer(request: &Request, n: usize) -> Answer {
+    let error = |status, kind, code, message| Answer::Reply(status, error_xml(kind, code, message));
+    match request.code.as_str() {
+        WRONG_CODE => error(
             "403 Forbidden",
-            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>MultiFactorAuthentication failed with invalid MFA one time pass code. </Message></Error><RequestId>r</RequestId></ErrorResponse>".to_string(),
-        )
-    } else {
-        let expiration = (chrono::Utc::now() + chrono::Duration::seconds(duration))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        (
-            "200 OK",
-            format!(
-                "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials><AccessKeyId>ASIASTANDIN{n:05}</AccessKeyId><SecretAccessKey>{SESSION_SECRET}</SecretAccessKey><SessionToken>{SESSION_TOKEN_PREFIX}{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></GetSessionTokenResponse>"
-            ),
-        )
-    };
-    let mut stream = stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-        xml.len()
-    );
+            "Sender",
+            "AccessDenied",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+        ),
+        HTTP_500 => error(
+            "500 Internal Server Error",
+            "Receiver",
+            "InternalFailure",
+            "An internal error occurred.",
+        ),
+        THROTTLED => error("400 Bad Request", "Sender", "Throttling", "Rate exceeded"),
+        REQUEST_EXPIRED => error(
+            "400 Bad Request",
+            "Sender",
+            "RequestExpired",
+            "Request has expired.",
+        ),
+        INVALID_KEYS => error(
+            "403 Forbidden",
+            "Sender",
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ),
+        WRONG_SERIAL => error(
+            "403 Forbidden",
+            "Sender",
+            "AccessDenied",
+            "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
+        ),
+        NO_ANSWER => Answer::Hang,
+        SLOW_CODE => {
+            std::thread::sleep(SLOW);
+            Answer::Reply("200 OK", session_xml(request, n))
+        }
+        _ => Answer::Reply("200 OK", session_xml(request, n)),
+    }
+}
+
+fn error_xml(kind: &str, code: &str, message: &str) -> String {
+    format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{code}</Code>\n    <Message>{message}</Message>\n  </Error>\n  <RequestId>standin-request</RequestId>\n</ErrorResponse>\n"
+    )
+}
+
+fn session_xml(request: &Request, n: usize) -> String {
+    let now = request.signed_at.unwrap_or_else(chrono::Utc::now);
+    let expiration = (now + chrono::Duration::seconds(request.duration))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials><AccessKeyId>ASIASTANDIN{n:05}</AccessKeyId><SecretAccessKey>{SESSION_SECRET}</SecretAccessKey><SessionToken>{SESSION_TOKEN_PREFIX}{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></GetSessionTokenResponse>"
+    )
 }

@@ -3,7 +3,8 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::rig::Rig;
+use crate::rig::{Pty, Rig, Run};
+use crate::standin::{self, StandIn};
 
 /// Long-term keys the tests store; distinctive, so a leak is easy to find.
 pub const LONG_TERM_ID: &str = "AKIATESTLONGTERM0001";
@@ -11,7 +12,18 @@ pub const LONG_TERM_SECRET: &str = "longterm-secret-Xy7Kq2Vb9Lm4Np6Rt8";
 /// What moto returns for every GetSessionToken.
 pub const MOTO_SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 pub const MOTO_SESSION_TOKEN_START: &str = "AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5Tth";
+/// Every secret a test hands to the tool or that STS hands back: none may ever show up
+/// in stderr, on the terminal, or in a file (see the leak audit in rig.rs).
+pub const KNOWN_SECRETS: [&str; 5] = [
+    LONG_TERM_SECRET,
+    MOTO_SESSION_SECRET,
+    MOTO_SESSION_TOKEN_START,
+    standin::SESSION_SECRET,
+    standin::SESSION_TOKEN_PREFIX,
+];
 pub const PROMPT: &str = "MFA code for profile `mfa`";
+/// The tool's log lines start so; every rig turns them all on (AWS_MFA_PROC_LOG=trace).
+const LOG_LINE_PREFIXES: [&str; 2] = ["aws-mfa-proc: debug:", "aws-mfa-proc: trace:"];
 /// No step of a test may take this long: a guard against hangs, not a timing check.
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
 
@@ -39,6 +51,40 @@ pub fn configured(rig: &Rig) {
     assert!(out.status.success(), "add failed: {}", text(&out.stderr));
 }
 
+/// A rig whose STS is a fresh stand-in, with the issue's config and stored keys.
+pub fn with_standin() -> (Rig, StandIn) {
+    let sts = StandIn::start();
+    (with_sts_at(sts.url()), sts)
+}
+
+/// A rig whose STS endpoint is `url`, with the issue's config and stored keys.
+pub fn with_sts_at(url: &str) -> Rig {
+    let mut rig = Rig::new();
+    rig.set_env("AWS_ENDPOINT_URL_STS", url);
+    configured(&rig);
+    rig
+}
+
+/// A session that expired 30 minutes ago: logged in (with code `100001`) on a clock
+/// 12 h 30 min behind, which the stand-in takes as the time of issue.
+pub fn expired_session(rig: &Rig) {
+    let mut pty = rig.pty(
+        "faketime",
+        &["-f", "-750m", "aws-mfa-proc", "login", "--profile", "mfa"],
+    );
+    pty.expect(PROMPT);
+    pty.send_line("100001");
+    pty.expect("cached until");
+    let (status, _) = pty.wait();
+    assert!(status.success());
+    let now = detached(rig, "aws-mfa-proc", &["--profile", "mfa"]);
+    assert!(
+        !now.status.success(),
+        "the session should have expired: {}",
+        text(&now.stdout)
+    );
+}
+
 /// `aws-mfa-proc login` in a terminal, typing `code`.
 pub fn login(rig: &Rig, code: &str) {
     let mut pty = rig.pty("aws-mfa-proc", &["login", "--profile", "mfa"]);
@@ -57,7 +103,8 @@ pub fn detached(rig: &Rig, program: &str, args: &[&str]) -> Output {
     run(&mut cmd)
 }
 
-/// Runs to completion within the hang guard; stdin is closed.
+/// Runs to completion within the hang guard; stdin is closed. Fails the test if stderr
+/// holds a known secret.
 pub fn run(cmd: &mut Command) -> Output {
     let start = Instant::now();
     let child = cmd
@@ -75,6 +122,7 @@ pub fn run(cmd: &mut Command) -> Output {
         Ok(out) => {
             let out = out.unwrap();
             eprintln!("ran {:?} in {:?}", cmd.get_program(), start.elapsed());
+            assert_no_secret(&format!("stderr of {cmd:?}"), &text(&out.stderr));
             out
         }
         Err(_) => {
@@ -82,6 +130,86 @@ pub fn run(cmd: &mut Command) -> Output {
             panic!("{cmd:?} hung for {HANG_GUARD:?}");
         }
     }
+}
+
+/// Panics if `shown` (named `what`) contains any of [`KNOWN_SECRETS`].
+pub fn assert_no_secret(what: &str, shown: &str) {
+    for secret in KNOWN_SECRETS {
+        assert!(
+            !shown.contains(secret),
+            "{what} leaks the known secret {secret:?}:\n{shown}"
+        );
+    }
+}
+
+/// The lines of stderr meant for the person: everything but the tool's log lines.
+pub fn messages(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| !LOG_LINE_PREFIXES.iter().any(|p| line.starts_with(p)))
+        .collect()
+}
+
+/// The single message on stderr; panics unless there is exactly one.
+pub fn the_message(stderr: &str) -> &str {
+    match messages(stderr)[..] {
+        [one] => one,
+        ref other => panic!("expected one message on stderr, got {other:?}:\n{stderr}"),
+    }
+}
+
+/// A failure as every SDK needs it: exit 1, nothing on stdout, one message on stderr
+/// naming profile `mfa` and containing every one of `expected`.
+pub fn assert_failed_with(run: &Run, expected: &[&str]) {
+    assert_no_secret("stderr", &run.stderr);
+    assert_eq!(run.status.code(), Some(1), "stderr: {}", run.stderr);
+    assert!(
+        run.stdout.is_empty(),
+        "stdout must stay empty: {}",
+        run.stdout
+    );
+    let message = the_message(&run.stderr);
+    for needle in ["profile `mfa`"].iter().chain(expected) {
+        assert!(
+            message.contains(needle),
+            "{message:?} should mention {needle:?}"
+        );
+    }
+}
+
+/// Starts `aws-mfa-proc --profile mfa` on a terminal, with stdout and stderr captured,
+/// and waits for its prompt.
+pub fn at_the_prompt(rig: &Rig) -> Pty {
+    let mut pty = rig.pty_captured("aws-mfa-proc", &["--profile", "mfa"]);
+    pty.expect(PROMPT);
+    pty
+}
+
+/// [`at_the_prompt`], then types `code`; returns how it ended and the screen.
+pub fn answer_prompt_with(rig: &Rig, code: &str) -> (Run, String) {
+    let mut pty = at_the_prompt(rig);
+    pty.send_line(code);
+    pty.wait_captured()
+}
+
+/// How often the prompt shows on `screen`.
+pub fn prompts_on(screen: &str) -> usize {
+    screen.matches(PROMPT).count()
+}
+
+/// A credential_process document carrying the stand-in's session: one line of JSON,
+/// Version 1. Returns it parsed.
+pub fn assert_standin_session(stdout: &str) -> serde_json::Value {
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one JSON object: {stdout:?}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout:?}"));
+    assert_eq!(doc["Version"], 1, "{doc}");
+    assert_eq!(doc["SecretAccessKey"], standin::SESSION_SECRET, "{doc}");
+    doc
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -1,0 +1,60 @@
+//! The keychain misbehaving: a corrupt item is a cache miss, never a crash or output; a
+//! locked keychain is an error that says so, never a hang.
+
+use std::time::Instant;
+
+use crate::rig::Run;
+use crate::support::*;
+
+/// The session item of [`CONFIG`]'s `mfa` profile, as the tool names it.
+const SESSION_ITEM: &str = "v1:session:keychain/mfa:arn:aws:iam::111111111111:mfa/alice";
+
+#[test]
+fn a_garbage_session_item_asks_for_a_code_and_afterwards_plain_calls_work_again() {
+    let (mut rig, sts) = with_standin();
+    // No kernel-keyring copy in front (as after a reboot): the keychain item is what
+    // every call reads.
+    rig.set_env("AWS_MFA_PROC_KERNEL_CACHE", "off");
+    login(&rig, "123456");
+    // secret-tool adds an attribute of its own (xdg:schema), so this may add a second
+    // matching item instead of overwriting: both must read as unusable.
+    let store = [
+        "store",
+        "--label=garbage",
+        "service",
+        "aws-mfa-proc",
+        "username",
+        SESSION_ITEM,
+    ];
+    let stored = rig.secret_tool_input(&store, "amp1 1 0000\n{\"Version\":1,garbage");
+    assert!(stored.status.success(), "{}", text(&stored.stderr));
+
+    let (run, _) = answer_prompt_with(&rig, "234567");
+    assert!(run.status.success(), "{}", run.stderr);
+    let renewed = assert_standin_session(&run.stdout);
+
+    let plain = Run::from(detached(&rig, "aws-mfa-proc", &["--profile", "mfa"]));
+    assert!(plain.status.success(), "{}", plain.stderr);
+    assert_eq!(assert_standin_session(&plain.stdout), renewed);
+    assert_eq!(sts.codes(), ["123456", "234567"]);
+}
+
+#[test]
+fn a_locked_keychain_fails_at_once_saying_the_secret_service_is_locked() {
+    let (rig, sts) = with_standin();
+    rig.lock_keychain();
+
+    let started = Instant::now();
+    let run = Run::from(detached(&rig, "aws-mfa-proc", &["--profile", "mfa"]));
+    eprintln!(
+        "the locked keychain failed the call after {:?}",
+        started.elapsed()
+    );
+    assert_failed_with(&run, &["Secret Service"]);
+    let message = the_message(&run.stderr);
+    assert!(
+        message.contains("locked") || message.contains("unlock"),
+        "{message:?} should say it is locked"
+    );
+    assert!(sts.codes().is_empty());
+}
