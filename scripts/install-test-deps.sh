@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests (tests/e2e) need, on a fresh Debian 12 machine:
 #   - Debian packages: a D-Bus daemon, gnome-keyring and secret-tool for a real Secret
-#     Service, faketime, keyutils;
+#     Service, faketime, keyutils, direnv;
 #   - a Python venv with moto (a local AWS), the AWS CLI v1 and boto3, versions fixed
 #     by tests/python/requirements.lock;
-#   - the npm clients (AWS SDK for JS v3, osls) fixed by tests/node/package-lock.json.
-# The venv and node_modules go to $AWS_MFA_PROC_TEST_DEPS (default: .test-deps in the
+#   - the npm clients (AWS SDK for JS v3, osls) fixed by tests/node/package-lock.json;
+#   - the clients on the AWS SDK for JS v2 (Serverless Framework v3, aws-sdk v2) fixed
+#     by tests/node-sls3/package-lock.json, in a prefix of their own: serverless@3 and
+#     osls both install a `sls` binary, and the tests call this one by its path.
+# The venv and the node prefixes go to $AWS_MFA_PROC_TEST_DEPS (default: .test-deps in the
 # repo root). Idempotent: each part is redone only when it is missing or its pinned
 # inputs changed, so a second run takes well under a second and prints nothing.
 set -euo pipefail
@@ -19,7 +22,7 @@ log() { printf 'install-test-deps: %s\n' "$*" >&2; }
 inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 install_debian_packages() {
-    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils) missing=() pkg
+    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils direnv) missing=() pkg
     # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
     python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
     for pkg in "${wanted[@]}"; do
@@ -50,8 +53,9 @@ install_python_venv() {
     echo "$want" >"$venv/.installed"
 }
 
+# npm ci of tests/NAME/package-lock.json into $deps/NAME.
 install_node_modules() {
-    local dir=$deps/node src=$repo/tests/node want
+    local dir=$deps/$1 src=$repo/tests/$1 want
     want=$(inputs_hash "$src/package.json" "$src/package-lock.json")
     if [[ $(cat "$dir/.installed" 2>/dev/null) == "$want" && -d $dir/node_modules ]]; then
         return 0
@@ -67,4 +71,5 @@ install_node_modules() {
 install_debian_packages
 mkdir -p "$deps"
 install_python_venv
-install_node_modules
+install_node_modules node
+install_node_modules node-sls3
