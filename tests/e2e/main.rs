@@ -1,10 +1,19 @@
 //! The end-to-end suite: one binary, one module per behaviour.
 
 mod bad_config;
+mod bench;
 mod clients;
+mod direnv;
 mod examples;
+mod exec;
+mod faults;
+mod hygiene;
+mod keychain;
+mod parallel;
 mod prompting;
 mod rig;
+mod roles;
 mod smoke;
 mod standin;
 mod support;
+mod tools;
