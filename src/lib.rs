@@ -1,6 +1,7 @@
 //! aws-mfa-proc: a credential_process that caches MFA sessions in the OS keychain.
 //!
-//! [`run`] is the whole program; `main` only parses arguments and reports the error.
+//! [`run`] is the whole program, run by the `aws-mfa-proc-full` binary; the
+//! `aws-mfa-proc` binary is the [`front`] door, which serves cache hits without it.
 //! The modules, one job each:
 //! - [`config`]: profile settings, read with the SDK's own parser;
 //! - [`session`]: cache → lock → re-check → code → STS → store → emit;
@@ -18,6 +19,7 @@ pub mod commands;
 pub mod config;
 pub mod credentials;
 pub mod exec;
+pub mod front;
 pub mod lock;
 pub mod log;
 pub mod memo;

@@ -1,17 +1,15 @@
-//! Parse, run, report: everything else is in the library.
+//! `aws-mfa-proc`: the front door (see `front`). A fresh cached copy is printed here;
+//! everything else is handed to `aws-mfa-proc-full`.
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use aws_mfa_proc::config::ProcessEnv;
+use aws_mfa_proc::front;
 
-#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
-    let cli = aws_mfa_proc::cli::Cli::parse();
-    match aws_mfa_proc::run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("aws-mfa-proc: {error}");
-            ExitCode::from(error.exit_code())
-        }
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    if front::serve(&args, &ProcessEnv) {
+        return ExitCode::SUCCESS;
     }
+    front::hand_over(&args)
 }

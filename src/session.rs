@@ -103,6 +103,18 @@ pub fn cached(vault: &Vault, target: &Target) -> Result<Option<SessionCredential
     })
 }
 
+/// The front door's only question: is there a fresh copy of `target`'s credentials in
+/// the kernel keyring? Never connects to the keychain, never asks, never calls STS.
+pub fn fresh_copy(
+    vault: &Vault,
+    target: &Target,
+    now: DateTime<Utc>,
+) -> Option<SessionCredentials> {
+    vault
+        .session_copy(&item(target))
+        .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now))
+}
+
 /// Credentials for `target`, from the keychain, or made anew: an MFA session from a
 /// code, a role from the MFA session (which may in turn need a code).
 pub fn get(
@@ -221,8 +233,12 @@ fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
 }
 
 fn fresh(session: &SessionCredentials, clock: &dyn Clock) -> bool {
+    fresh_at(session, clock.now())
+}
+
+fn fresh_at(session: &SessionCredentials, now: DateTime<Utc>) -> bool {
     session
-        .remaining(clock.now())
+        .remaining(now)
         .to_std()
         .is_ok_and(|left| left >= REFRESH_MARGIN)
 }

@@ -176,7 +176,7 @@ impl Vault {
     /// A session or role record: the kernel-keyring copy if there is one, else the
     /// keychain's (which is then copied there).
     pub fn get_session(&self, name: &str) -> Result<Lookup<SessionCredentials>, StoreError> {
-        if let Some(Lookup::Found(s)) = self.memo.get(name).map(|bytes| decode(&bytes)) {
+        if let Some(s) = self.session_copy(name) {
             return Ok(Lookup::Found(s));
         }
         let found = self.get_record::<SessionCredentials>(name)?;
@@ -184,6 +184,15 @@ impl Vault {
             self.memo_put(name, s);
         }
         Ok(found)
+    }
+
+    /// The kernel-keyring copy of a session or role record, if there is a readable one.
+    /// Never connects to the keychain.
+    pub fn session_copy(&self, name: &str) -> Option<SessionCredentials> {
+        match decode(&self.memo.get(name)?) {
+            Lookup::Found(s) => Some(s),
+            _ => None,
+        }
     }
 
     /// Stores a session or role record, in the kernel keyring first: if the keychain
