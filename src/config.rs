@@ -318,7 +318,7 @@ impl Config {
         profile: &str,
         source_profile: Option<&str>,
     ) -> Option<Target> {
-        let files = Files::read(env).ok()?;
+        let (config_path, credentials_path) = Files::locate(env);
         let mut names: Vec<String> = [Some(profile), source_profile]
             .into_iter()
             .flatten()
@@ -328,10 +328,10 @@ impl Config {
         // → source profile. Three rounds cover every chain this tool supports.
         for _ in 0..3 {
             let config = Config::parse(
-                files.config_path.clone(),
-                &sections_named(&files.config_text, &names),
-                files.credentials_path.clone(),
-                &sections_named(&files.credentials_text, &names),
+                config_path.clone(),
+                &read_sections(&config_path, &names)?,
+                credentials_path.clone(),
+                &read_sections(&credentials_path, &names)?,
             )
             .ok()?;
             let referred: Vec<String> = names
@@ -664,6 +664,17 @@ struct Files {
 
 impl Files {
     fn read(env: &dyn Environment) -> Result<Files, ConfigError> {
+        let (config_path, credentials_path) = Files::locate(env);
+        Ok(Files {
+            config_text: read_text(&config_path, "AWS_CONFIG_FILE")?,
+            credentials_text: read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?,
+            config_path,
+            credentials_path,
+        })
+    }
+
+    /// The config and credentials file paths, as the SDKs find them.
+    fn locate(env: &dyn Environment) -> (PathBuf, PathBuf) {
         let home = env.var("HOME").or_else(|| env.var("USERPROFILE"));
         let locate = |var: &str, default: &str| -> PathBuf {
             let raw = env.var(var).unwrap_or_else(|| default.to_string());
@@ -672,41 +683,101 @@ impl Files {
                 _ => PathBuf::from(raw),
             }
         };
-        let config_path = locate("AWS_CONFIG_FILE", "~/.aws/config");
-        let credentials_path = locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
-        Ok(Files {
-            config_text: read_text(&config_path, "AWS_CONFIG_FILE")?,
-            credentials_text: read_text(&credentials_path, "AWS_SHARED_CREDENTIALS_FILE")?,
-            config_path,
-            credentials_path,
-        })
+        (
+            locate("AWS_CONFIG_FILE", "~/.aws/config"),
+            locate("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"),
+        )
     }
 }
 
-/// The sections of an AWS config or credentials file whose header ends in one of
-/// `names` (`[profile NAME]`, `[NAME]`), whole and in order; the rest is left out
-/// unread. Headers are lines that start with `[`, as in the SDK's parser.
-fn sections_named(text: &str, names: &[String]) -> String {
-    // Sections start at the text's start and after every "\n[": find only those, as a
-    // big config is mostly lines this scan never needs to look at.
-    let mut starts: Vec<usize> = text.match_indices("\n[").map(|(at, _)| at + 1).collect();
-    if text.starts_with('[') {
-        starts.insert(0, 0);
-    }
-    starts.push(text.len());
-    let mut kept = String::new();
-    for bounds in starts.windows(2) {
-        let section = &text[bounds[0]..bounds[1]];
-        let header = section[1..].split([']', '\n']).next().unwrap_or("");
-        let wanted = header
-            .split_whitespace()
-            .last()
-            .is_some_and(|last| names.iter().any(|n| n == last));
-        if wanted {
-            kept.push_str(section);
+/// The sections of the file at `path` whose header ends in one of `names`
+/// (`[profile NAME]`, `[NAME]`), whole and in order; a missing file has none. Headers are
+/// lines that start with `[`, as in the SDK's parser. The file is streamed through one
+/// small buffer: a config of thousands of profiles is never held, or paged in, whole.
+/// `None` if it cannot be read or what is kept is not UTF-8 (the full path then says why).
+fn read_sections(path: &Path, names: &[String]) -> Option<String> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(String::new()),
+        Err(_) => return None,
+    };
+    let next_header = memchr::memmem::Finder::new(b"\n[");
+    // window[..filled] is read but not yet judged: at most a header line that the end
+    // of the previous read cut short, then what this read brought.
+    let mut window = vec![0u8; 64 * 1024];
+    let mut filled = 0;
+    let mut kept = Vec::new();
+    let mut keep = false;
+    let mut at_line_start = true;
+    loop {
+        if filled == window.len() {
+            window.resize(2 * window.len(), 0); // a header line longer than the window
+        }
+        let n = file.read(&mut window[filled..]).ok()?;
+        let eof = n == 0;
+        filled += n;
+        let data = &window[..filled];
+        let mut pos = 0;
+        while pos < data.len() {
+            let starts_line = if pos == 0 {
+                at_line_start
+            } else {
+                data[pos - 1] == b'\n'
+            };
+            let header = if starts_line && data[pos] == b'[' {
+                Some(pos)
+            } else {
+                next_header.find(&data[pos..]).map(|at| pos + at + 1)
+            };
+            let Some(header) = header else {
+                if keep {
+                    kept.extend_from_slice(&data[pos..]);
+                }
+                pos = data.len();
+                break;
+            };
+            if keep {
+                kept.extend_from_slice(&data[pos..header]);
+            }
+            let line_end = match memchr::memchr(b'\n', &data[header..]) {
+                Some(at) => header + at + 1,
+                None if !eof => {
+                    pos = header; // cut short: judge it once the rest is read
+                    break;
+                }
+                None => data.len(),
+            };
+            keep = header_names(&data[header..line_end], names);
+            if keep {
+                kept.extend_from_slice(&data[header..line_end]);
+            }
+            pos = line_end;
+        }
+        if pos > 0 {
+            at_line_start = data[pos - 1] == b'\n';
+        }
+        window.copy_within(pos..filled, 0);
+        filled -= pos;
+        if eof {
+            break;
         }
     }
-    kept
+    String::from_utf8(kept).ok()
+}
+
+/// Does this header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`) name one
+/// of `names`?
+fn header_names(line: &[u8], names: &[String]) -> bool {
+    let inner = &line[1..];
+    let header =
+        inner[..memchr::memchr2(b']', b'\n', inner).unwrap_or(inner.len())].trim_ascii_end();
+    let word_start = header
+        .iter()
+        .rposition(u8::is_ascii_whitespace)
+        .map_or(0, |at| at + 1);
+    let last = &header[word_start..];
+    names.iter().any(|n| n.as_bytes() == last)
 }
 
 /// Does this credential_process command line run aws-mfa-proc?
@@ -1028,9 +1099,25 @@ mod tests {
     }
 
     #[test]
+    fn a_header_cut_by_the_read_buffer_is_still_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        for pad in [65_530, 65_536, 65_540, 131_070] {
+            let filler = format!("[profile filler]\nk = {}\n", "x".repeat(pad));
+            let text = format!("{filler}[profile mfa]\na = 1\n[profile other]\nb = 2");
+            std::fs::write(&path, &text).unwrap();
+            let kept = read_sections(&path, &["mfa".to_string()]).unwrap();
+            assert_eq!(kept, "[profile mfa]\na = 1\n", "pad {pad}");
+        }
+    }
+
+    #[test]
     fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
         let text = "top = 1\n[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
-        let kept = sections_named(text, &["mfa".to_string()]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, text).unwrap();
+        let kept = read_sections(&path, &["mfa".to_string()]).unwrap();
         assert_eq!(
             kept,
             "[profile mfa]\na = 1\n  nested = 2\n[ profile mfa ] # again\nd = 4\n"
