@@ -143,10 +143,11 @@ impl Vault {
         let choice = env
             .var("AWS_MFA_PROC_KEYCHAIN")
             .unwrap_or_else(|| "auto".into());
-        let memo_off = choice == "keyutils"
-            || env
-                .var("AWS_MFA_PROC_KERNEL_CACHE")
-                .is_some_and(|v| v.eq_ignore_ascii_case("off"));
+        // Also in front of the keyutils backend: that one lives in the session keyring
+        // and is read through a worker thread; the copy serves the front door.
+        let memo_off = env
+            .var("AWS_MFA_PROC_KERNEL_CACHE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("off"));
         let memo = if memo_off {
             Memo::off()
         } else {
