@@ -35,7 +35,12 @@ bin=$(realpath "$AWS_MFA_PROC_BIN")
 
 work=$(mktemp -d)
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
+# logout also removes the session copies this run put in the user's kernel keyring.
+cleanup() {
+    aws-mfa-proc logout --profile mfa >/dev/null 2>&1 || true
+    kill "${pids[@]}" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT
 export HOME=$work/home XDG_RUNTIME_DIR=$work/run XDG_DATA_HOME=$work/home/.local/share
 mkdir -p "$HOME/.aws" "$XDG_DATA_HOME" && install -d -m 700 "$XDG_RUNTIME_DIR"
@@ -91,7 +96,8 @@ aws-mfa-proc --profile mfa > "$work/session.json"
 keyctl session - bash -c "export AWS_MFA_PROC_KEYCHAIN=keyutils
   AWS_ACCESS_KEY_ID=AKIABENCHLONGTERM01 AWS_SECRET_ACCESS_KEY=bench aws-mfa-proc add mfa --from-env >/dev/null
   script -qec 'aws-mfa-proc login --profile mfa' /dev/null <<<654321 >/dev/null
-  hyperfine -N --style none --runs $RUNS --warmup 10 --export-json $work/keyutils.json 'aws-mfa-proc --profile mfa' >/dev/null" 2>/dev/null
+  hyperfine -N --style none --runs $RUNS --warmup 10 --export-json $work/keyutils.json 'aws-mfa-proc --profile mfa' >/dev/null
+  aws-mfa-proc logout --profile mfa >/dev/null" 2>/dev/null
 
 measure() { # name, command…
     local name=$1; shift

@@ -23,16 +23,10 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "aws-mfa-proc", version, verbatim_doc_comment)]
 pub struct Cli {
-    /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
-    #[arg(long, global = true, value_name = "NAME")]
-    pub profile: Option<String>,
+    #[command(flatten)]
+    pub select: ProfileArgs,
 
-    /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
-    /// instead of the keychain
-    #[arg(long, global = true, value_name = "SRC")]
-    pub source_profile: Option<String>,
-
-    /// Diagnostics on stderr (-v debug, -vv trace); never shows secrets. Also AWS_MFA_PROC_LOG=debug
+    /// Diagnostics on stderr; never shows secrets. Also AWS_MFA_PROC_LOG=debug
     #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -56,14 +50,22 @@ pub enum Command {
         name: String,
     },
     /// Ask for an MFA code now and cache a fresh session
-    Login,
-    /// Forget the cached MFA session
-    Logout,
+    Login {
+        #[command(flatten)]
+        select: ProfileArgs,
+    },
+    /// Forget the cached MFA session, and the roles assumed with it
+    Logout {
+        #[command(flatten)]
+        select: ProfileArgs,
+    },
     /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
     Status,
     /// Print the credentials as environment variables, e.g. for direnv:
     /// eval "$(aws-mfa-proc env --profile mfa)"
     Env {
+        #[command(flatten)]
+        select: ProfileArgs,
         /// Output syntax
         #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
         format: EnvFormat,
@@ -72,6 +74,8 @@ pub enum Command {
     /// chain a role from credential_process, e.g. Serverless v3):
     /// aws-mfa-proc exec --profile mfa -- sls info --aws-profile production
     Exec {
+        #[command(flatten)]
+        select: ProfileArgs,
         /// The program and its arguments
         #[arg(
             trailing_var_arg = true,
@@ -81,6 +85,29 @@ pub enum Command {
         )]
         command: Vec<OsString>,
     },
+}
+
+/// Which profile to serve.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ProfileArgs {
+    /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
+    /// instead of the keychain
+    #[arg(long, value_name = "SRC")]
+    pub source_profile: Option<String>,
+}
+
+impl ProfileArgs {
+    /// These, or where one is missing, `outer`'s (given before the command word).
+    pub fn or(self, outer: &ProfileArgs) -> ProfileArgs {
+        ProfileArgs {
+            profile: self.profile.or_else(|| outer.profile.clone()),
+            source_profile: self.source_profile.or_else(|| outer.source_profile.clone()),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -56,6 +56,14 @@ pub fn add(select: &Selection<'_>, name: &str, from_env: bool) -> Result<(), Err
         keys.access_key_id,
         vault.backend().map_err(keychain_error)?.name()
     ));
+    if let Ok(config) = select.config()
+        && !config.helper_profiles().contains(&name)
+    {
+        output::report(&format!(
+            "Note: no profile `{name}` in {} runs aws-mfa-proc yet; the keys are used by the profile of that name",
+            config.config_path().display()
+        ));
+    }
     Ok(())
 }
 
@@ -88,7 +96,7 @@ pub fn remove(select: &Selection<'_>, name: &str) -> Result<(), Error> {
     forget_session(select.env, select.config()?, &vault, name).map_err(keychain_error)?;
     let backend = vault.backend().map_err(keychain_error)?.name();
     output::report(&if removed {
-        format!("Removed the keys of `{name}` from the {backend}")
+        format!("Removed the keys of `{name}`, and the session made from them, from the {backend}")
     } else {
         format!("No keys were stored for `{name}` in the {backend}")
     });
@@ -108,27 +116,36 @@ fn forget_session(
     Ok(())
 }
 
-/// `logout`: forget the cached credentials of the profile (and, for a role, the MFA
-/// session it came from).
-pub fn logout(target: &Target, vault: &Vault) -> Result<(), Error> {
-    let keychain_error = |e| Error::Keychain(target.profile().to_string(), e);
-    let mut forgotten = vault
-        .delete(&session::item(target))
-        .map_err(keychain_error)?;
-    if let Target::Role(role) = target {
-        forgotten |= vault
-            .delete(&session::item(&Target::Session(role.mfa.clone())))
-            .map_err(keychain_error)?;
+/// `logout`: forget the profile's MFA session and every role assumed with it (the
+/// profile's own, and those of the other role profiles on the same MFA profile).
+pub fn logout(select: &Selection<'_>) -> Result<(), Error> {
+    let target = select.target()?;
+    let mfa = &target.mfa().profile;
+    let mut targets = vec![target.clone(), Target::Session(target.mfa().clone())];
+    if let Ok(config) = select.config() {
+        targets.extend(
+            config
+                .helper_profiles()
+                .into_iter()
+                .filter_map(|name| config.target(select.env, name, select.source_profile).ok())
+                .filter(|t| matches!(t, Target::Role(r) if &r.mfa.profile == mfa)),
+        );
     }
-    output::report(&format!(
-        "{} `{}`",
-        if forgotten {
-            "Forgot the cached session of"
-        } else {
-            "There was no cached session for"
-        },
-        target.profile()
-    ));
+    let vault = select.vault();
+    let mut forgotten = 0;
+    for t in &targets {
+        if vault
+            .delete(&session::item(t))
+            .map_err(|e| Error::Keychain(target.profile().to_string(), e))?
+        {
+            forgotten += 1;
+        }
+    }
+    output::report(&if forgotten > 0 {
+        format!("Forgot the MFA session of `{mfa}` and the roles assumed with it")
+    } else {
+        format!("There was no cached session for `{}`", target.profile())
+    });
     Ok(())
 }
 
@@ -169,9 +186,15 @@ pub fn status(env: &dyn Environment, config: &Config) {
         };
         let line = match config.shadowing_key(name) {
             Some(key) => format!(
-                "{line}; WARNING: `{key}` in this profile makes the SDKs use it instead of aws-mfa-proc: remove it"
+                "{line}; WARNING: `{key}` for this profile (in the config or credentials file) makes the SDKs use it instead of aws-mfa-proc: remove it"
             ),
             None => line,
+        };
+        let line = match config.served_profile(name) {
+            Some(other) if other != name => format!(
+                "{line}; WARNING: its credential_process serves `--profile {other}`, not `{name}`"
+            ),
+            _ => line,
         };
         output::report(&line);
     }

@@ -52,10 +52,6 @@ const FORBIDDEN_KEYS: &[(&str, &str)] = &[
         "the Go SDK refuses a profile with both source_profile and credential_process; put role settings in a separate profile that names this one as source_profile",
     ),
     (
-        "role_arn",
-        "role settings belong in a separate profile with source_profile pointing here",
-    ),
-    (
         "credential_source",
         "it replaces credential_process in some SDKs",
     ),
@@ -99,7 +95,7 @@ impl Environment for ProcessEnv {
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "cannot read {path}: {detail}. Fix its permissions, or point {env_var} at a readable file"
+        "cannot read {path}: {detail}. Fix the path or its permissions, or point {env_var} at a readable file"
     )]
     Unreadable {
         path: PathBuf,
@@ -166,6 +162,14 @@ pub enum ConfigError {
         "profile `{profile}`: `{ROLE_ARN_KEY} = {value}` is not a role ARN. Use arn:aws:iam::ACCOUNT:role/NAME"
     )]
     BadRoleArn { profile: String, value: String },
+    #[error(
+        "profile `{profile}` is a role profile for the SDKs (role_arn {role_arn}, source_profile = {source_profile}): the SDK assumes that role itself with the credentials of `{source_profile}`. Here use --profile {source_profile}; or, to have aws-mfa-proc assume and cache the role, give the profile `credential_process` and `aws_mfa_proc_role_arn` instead (see docs/configuration.md)"
+    )]
+    SdkRoleProfile {
+        profile: String,
+        role_arn: String,
+        source_profile: String,
+    },
     #[error(
         "profile `{profile}` sets `{key}`, which must not sit beside credential_process: {why}"
     )]
@@ -341,7 +345,7 @@ impl Config {
                     [
                         p.get(MFA_PROFILE_KEY).map(str::to_string),
                         p.get("credential_process")
-                            .and_then(source_profile_argument),
+                            .and_then(|line| flag_value(line, "--source-profile")),
                     ]
                 })
                 .flatten()
@@ -521,7 +525,7 @@ impl Config {
         )?;
         let from_line = section
             .get("credential_process")
-            .and_then(source_profile_argument);
+            .and_then(|line| flag_value(line, "--source-profile"));
         let keys = match source_profile.map(str::to_string).or(from_line) {
             None => KeySource::Keychain(profile.to_string()),
             Some(src) => {
@@ -560,8 +564,15 @@ impl Config {
                 .ok_or_else(|| ConfigError::UnknownProfile {
                     profile: profile.to_string(),
                     path: self.config_path.clone(),
-                    hint: self.unknown_profile_hint(),
+                    hint: self.unknown_profile_hint(profile),
                 })?;
+        if let Some(role_arn) = section.get("role_arn") {
+            return Err(ConfigError::SdkRoleProfile {
+                profile: profile.to_string(),
+                role_arn: truncate(role_arn, 100),
+                source_profile: section.get("source_profile").unwrap_or("?").to_string(),
+            });
+        }
         for (key, why) in FORBIDDEN_KEYS {
             if section.get(key).is_some() {
                 return Err(ConfigError::ForbiddenKey {
@@ -574,6 +585,15 @@ impl Config {
         Ok(section)
     }
 
+    /// The `--profile` that `profile`'s credential_process line asks for, if any.
+    pub fn served_profile(&self, profile: &str) -> Option<String> {
+        let line = self
+            .profiles
+            .get_profile(profile)?
+            .get("credential_process")?;
+        flag_value(line, "--profile")
+    }
+
     /// The first key in `profile` that makes SDKs use it instead of running us.
     pub fn shadowing_key(&self, profile: &str) -> Option<&'static str> {
         let section = self.profiles.get_profile(profile)?;
@@ -583,7 +603,15 @@ impl Config {
             .find(|k| section.get(k).is_some())
     }
 
-    fn unknown_profile_hint(&self) -> String {
+    fn unknown_profile_hint(&self, profile: &str) -> String {
+        let header = format!("[{profile}]");
+        let misnamed = std::fs::read_to_string(&self.config_path)
+            .is_ok_and(|text| text.lines().any(|l| l.trim() == header));
+        if misnamed && profile != "default" {
+            return format!(
+                "It has a section {header}, which the SDKs ignore in the config file: write [profile {profile}]"
+            );
+        }
         match self.helper_profiles().as_slice() {
             [] => "Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)".to_string(),
             names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
@@ -794,14 +822,14 @@ fn runs_us(command_line: &str) -> bool {
     stem == PROGRAM
 }
 
-/// `--source-profile X` or `--source-profile=X` on a credential_process line.
-fn source_profile_argument(command_line: &str) -> Option<String> {
+/// The value of `--FLAG X` or `--FLAG=X` on a credential_process command line.
+fn flag_value(command_line: &str, flag: &str) -> Option<String> {
     let mut words = command_line.split_whitespace();
     while let Some(word) = words.next() {
-        if word == "--source-profile" {
+        if word == flag {
             return words.next().map(str::to_string);
         }
-        if let Some(value) = word.strip_prefix("--source-profile=") {
+        if let Some(value) = word.strip_prefix(flag).and_then(|v| v.strip_prefix('=')) {
             return Some(value.to_string());
         }
     }

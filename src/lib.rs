@@ -83,10 +83,20 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     if matches!(cli.command, Some(Command::Exec { .. })) {
         exec::refuse_nesting(&env).map_err(|e| Error::Input(e.to_string()))?;
     }
+    // `--profile` may come before the command word or after it.
+    let chosen = match &cli.command {
+        Some(
+            Command::Login { select }
+            | Command::Logout { select }
+            | Command::Env { select, .. }
+            | Command::Exec { select, .. },
+        ) => select.clone().or(&cli.select),
+        _ => cli.select.clone(),
+    };
     let select = Selection {
         env: &env,
-        profile: cli.profile.as_deref(),
-        source_profile: cli.source_profile.as_deref(),
+        profile: chosen.profile.as_deref(),
+        source_profile: chosen.source_profile.as_deref(),
         config: std::cell::OnceCell::new(),
     };
     match cli.command {
@@ -94,20 +104,21 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             let (_, credentials) = select.serve(Mode::Cached)?;
             output::credential_process(&credentials).map_err(Error::Output)?;
         }
-        Some(Command::Login) => {
-            let (_, credentials) = select.serve(Mode::Refresh)?;
+        Some(Command::Login { .. }) => {
+            let (target, credentials) = select.serve(Mode::Refresh)?;
             Terminal.tell(&format!(
-                "aws-mfa-proc: credentials cached until {}",
+                "aws-mfa-proc: credentials of `{}` cached until {}",
+                target.profile(),
                 iso8601(credentials.expiration)
             ));
         }
-        Some(Command::Env { format }) => {
+        Some(Command::Env { format, .. }) => {
             let (target, credentials) = select.serve(Mode::Cached)?;
             let watch = lock::stamp_path(&lock::directory(&env), &session::item(&target));
             output::environment(format, &credentials, target.profile_region(), &watch)
                 .map_err(Error::Output)?;
         }
-        Some(Command::Exec { command }) => {
+        Some(Command::Exec { command, .. }) => {
             let target = select.target()?;
             let credentials = select.credentials(&target, Mode::Cached)?;
             // The private credentials file holds the MFA session, whatever the target.
@@ -120,7 +131,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             return exec::run(&env, &target, &credentials, &mfa_session, &command)
                 .map_err(|e| Error::Exec(target.profile().into(), e));
         }
-        Some(Command::Logout) => commands::logout(&select.target()?, &select.vault())?,
+        Some(Command::Logout { .. }) => commands::logout(&select)?,
         Some(Command::Add { name, from_env }) => commands::add(&select, &name, from_env)?,
         Some(Command::Remove { name }) => commands::remove(&select, &name)?,
         Some(Command::Status) => commands::status(&env, select.config()?),
@@ -153,6 +164,7 @@ impl Selection<'_> {
             .profile
             .and_then(|p| Config::load_target(self.env, p, self.source_profile))
         {
+            crate::debug!("{}", describe_target(&target));
             return Ok(target);
         }
         let config = self.config()?;
@@ -162,12 +174,18 @@ impl Selection<'_> {
                 profile: self.profile.map(str::to_string),
                 source,
             })?;
-        config
+        let target = config
             .target(self.env, &profile, self.source_profile)
             .map_err(|source| Error::Config {
                 profile: Some(profile),
                 source,
-            })
+            })?;
+        crate::debug!(
+            "{} (config {})",
+            describe_target(&target),
+            config.config_path().display()
+        );
+        Ok(target)
     }
 
     fn vault(&self) -> Vault {
@@ -193,6 +211,27 @@ impl Selection<'_> {
         session::get(target, &mut deps, mode)
             .map_err(|e| Error::Session(target.profile().to_string(), e))
     }
+}
+
+/// One line on what a profile asks for, for diagnostics.
+fn describe_target(target: &Target) -> String {
+    let mfa = target.mfa();
+    let role = match target {
+        Target::Role(r) => format!("role {} ({} s) with ", r.role_arn, r.duration.as_secs()),
+        Target::Session(_) => String::new(),
+    };
+    format!(
+        "profile `{}`: {role}MFA session of {} ({} s), keys in {}, STS region {}{}",
+        target.profile(),
+        mfa.mfa_serial,
+        mfa.duration.as_secs(),
+        mfa.keys.describe(),
+        mfa.region,
+        mfa.endpoint
+            .as_ref()
+            .map(|e| format!(", endpoint {e}"))
+            .unwrap_or_default()
+    )
 }
 
 /// `error: cause: cause…`, for errors from other crates.

@@ -87,10 +87,18 @@ pub fn acquire(dir: &Path, identity: &str, wait: Duration) -> Result<Guard, Lock
         fix: "remove the file and retry".into(),
     })?;
     let deadline = Instant::now() + wait;
+    let mut waited = false;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(Guard { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                if !waited {
+                    crate::debug!(
+                        "another aws-mfa-proc is refreshing; waiting up to {} s",
+                        wait.as_secs()
+                    );
+                    waited = true;
+                }
                 std::thread::sleep(POLL)
             }
             Err(std::fs::TryLockError::WouldBlock) => return Err(LockError::Timeout(wait)),

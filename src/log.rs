@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 static LEVEL: AtomicU8 = AtomicU8::new(0);
 
-/// 0 = quiet, 1 = debug, 2 = trace.
+/// 0 = quiet, 1 or more = debug.
 pub fn set_level(level: u8) {
     LEVEL.store(level, Ordering::Relaxed);
 }
 
-/// The level asked for by `AWS_MFA_PROC_LOG` (`debug` or `trace`), if any.
+/// The level asked for by `AWS_MFA_PROC_LOG` (`debug`; `trace` is the same), if any.
 pub fn level_from_env(value: Option<&str>) -> u8 {
     match value.map(str::to_ascii_lowercase).as_deref() {
         Some("trace") => 2,

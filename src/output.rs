@@ -3,8 +3,6 @@
 //! Invariant: in credential mode stdout carries exactly one JSON object, written in one
 //! call, and only on success; nothing else in the program may print.
 
-#![allow(clippy::print_stdout)]
-
 use std::io::Write;
 
 use serde::Serialize;
@@ -101,9 +99,10 @@ fn quote(format: EnvFormat, value: &str) -> String {
     format!("'{escaped}'")
 }
 
-/// A line of a human-facing report (`status`).
+/// A line of a human-facing report (`status`). A reader that went away (`| head`) is
+/// not an error worth reporting.
 pub fn report(line: &str) {
-    println!("{line}");
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 #[cfg(test)]

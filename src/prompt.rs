@@ -10,11 +10,11 @@ use std::io::Write;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("no terminal to ask for the MFA code on ({0})")]
+    #[error("no terminal to ask on ({0})")]
     NoTerminal(String),
-    #[error("interrupted at the MFA prompt")]
+    #[error("interrupted at the prompt")]
     Interrupted,
-    #[error("reading the MFA code from the terminal failed: {0}")]
+    #[error("reading from the terminal failed: {0}")]
     Io(String),
 }
 
@@ -100,8 +100,10 @@ impl CodeSource for Terminal {
     fn ask(&mut self, question: &str) -> Result<String, PromptError> {
         let _sigint = interrupt::hold();
         rpassword::prompt_password(question).map_err(|e| match e.kind() {
-            std::io::ErrorKind::Interrupted => PromptError::Interrupted,
-            std::io::ErrorKind::UnexpectedEof => PromptError::Interrupted,
+            std::io::ErrorKind::Interrupted | std::io::ErrorKind::UnexpectedEof => {
+                self.tell(""); // end the prompt's line before the error is printed
+                PromptError::Interrupted
+            }
             _ => PromptError::Io(e.to_string()),
         })
     }

@@ -47,7 +47,7 @@ pub enum SessionError {
     #[error("{0}")]
     Sts(#[from] StsError),
     #[error(
-        "the MFA session has expired and there is {0}. Run `aws-mfa-proc login --profile {1}` in a terminal, then retry"
+        "there is no valid MFA session and {0}. Run `aws-mfa-proc login --profile {1}` in a terminal, then retry"
     )]
     NoTerminal(String, String),
     #[error("interrupted at the MFA prompt; nothing was changed")]
@@ -61,7 +61,7 @@ pub enum SessionError {
     #[error(
         "no long-term keys are stored for `{0}` in the {1}. Run `aws-mfa-proc add {0}` (or pass --source-profile PROFILE to read them from ~/.aws/credentials)"
     )]
-    NoKeys(String, &'static str),
+    NoKeys(String, String),
     #[error(
         "the long-term keys stored for `{0}` are unreadable ({1}). Store them again with `aws-mfa-proc add {0}`"
     )]
@@ -182,7 +182,9 @@ fn ask_and_exchange(
             PromptError::NoTerminal(d) => SessionError::NoTerminal(d, settings.profile.clone()),
             other => SessionError::Prompt(other),
         })?;
-        let code = answer.trim();
+        // As authenticator apps show it, "123 456" is a code too.
+        let code: String = answer.split_whitespace().collect();
+        let code = code.as_str();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             deps.codes
                 .tell("A code is 6 digits from your authenticator app. Try again.");
@@ -214,10 +216,7 @@ fn long_term_keys(vault: &Vault, settings: &Settings) -> Result<LongTermKeys, Se
         KeySource::Keychain(name) => {
             match vault.get_record::<LongTermKeys>(&store::keys_item(name))? {
                 Lookup::Found(keys) => Ok(keys),
-                Lookup::Missing => Err(SessionError::NoKeys(
-                    name.clone(),
-                    vault.backend().map_or("keychain", |b| b.name()),
-                )),
+                Lookup::Missing => Err(SessionError::NoKeys(name.clone(), vault.describe())),
                 Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why)),
             }
         }
@@ -437,6 +436,13 @@ mod tests {
         let mut w = World::new(&["abc", "12345", "123456"]);
         w.get(Mode::Cached).unwrap();
         assert_eq!(w.codes.asked, 3);
+        assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
+    }
+
+    #[test]
+    fn a_code_typed_as_the_app_shows_it_with_a_space_is_a_code() {
+        let mut w = World::new(&["123 456"]);
+        w.get(Mode::Cached).unwrap();
         assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
     }
 

@@ -74,6 +74,19 @@ impl Backend {
         }
     }
 
+    /// What to do when the backend refuses access.
+    fn unlock_hint(self) -> &'static str {
+        match self {
+            Backend::Keyutils => {
+                "Run inside a session keyring (`keyctl session - …`), or use a Secret Service"
+            }
+            Backend::MacosKeychain => "Unlock the login keychain (Keychain Access) and retry",
+            _ => {
+                "Unlock it (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and retry"
+            }
+        }
+    }
+
     /// Items survive a reboot.
     pub fn durable(self) -> bool {
         !matches!(self, Backend::Keyutils | Backend::Memory)
@@ -84,16 +97,14 @@ impl Backend {
 pub enum StoreError {
     #[error("no keychain is reachable: {detail}. {fix}")]
     Unreachable { detail: String, fix: String },
-    #[error("the {} is locked or refused access ({detail}). Unlock it (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and retry", backend.name())]
+    #[error("the {} is locked or refused access ({detail}). {}", backend.name(), backend.unlock_hint())]
     Locked { backend: Backend, detail: String },
     #[error("the {} did not answer within {} s (a hidden unlock dialog?). Unlock the keychain and retry", backend.name(), timeout.as_secs())]
     Timeout { backend: Backend, timeout: Duration },
     #[error("the {} failed: {detail}", backend.name())]
     Failed { backend: Backend, detail: String },
-    #[error(
-        "unknown AWS_MFA_PROC_KEYCHAIN value `{0}`; use auto, secret-service, keyutils, macos or windows"
-    )]
-    UnknownBackend(String),
+    #[error("AWS_MFA_PROC_KEYCHAIN is `{0}`, which this platform does not have; use one of: {1}")]
+    UnknownBackend(String, &'static str),
 }
 
 /// The result of reading a record.
@@ -117,6 +128,8 @@ pub struct Connected {
     store: Arc<CredentialStore>,
     backend: Backend,
     timeout: Duration,
+    /// Why this backend and not the platform's first choice, if so.
+    fallback: Option<String>,
 }
 
 impl Vault {
@@ -164,7 +177,13 @@ impl Vault {
 
     fn connected(&self) -> Result<&Connected, StoreError> {
         self.connected
-            .get_or_init(|| platform::open(&self.choice))
+            .get_or_init(|| {
+                let connected = platform::open(&self.choice);
+                if let Ok(c) = &connected {
+                    crate::debug!("keychain: {}", c.backend.name());
+                }
+                connected
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -172,6 +191,19 @@ impl Vault {
     /// The backend in use (connecting to it if need be).
     pub fn backend(&self) -> Result<Backend, StoreError> {
         self.connected().map(|c| c.backend)
+    }
+
+    /// The backend's name, and why it was chosen when it was not the first choice.
+    pub fn describe(&self) -> String {
+        match self.connected() {
+            Ok(Connected {
+                backend,
+                fallback: Some(why),
+                ..
+            }) => format!("{} (used because {why})", backend.name()),
+            Ok(c) => c.backend.name().to_string(),
+            Err(e) => format!("keychain ({e})"),
+        }
     }
 
     /// A session or role record: the kernel-keyring copy if there is one, else the
@@ -294,6 +326,7 @@ impl Connected {
             store,
             backend,
             timeout: DEFAULT_TIMEOUT,
+            fallback: None,
         }
     }
 
@@ -474,6 +507,8 @@ fn connect(
 mod platform {
     use super::*;
 
+    pub const CHOICES: &str = "auto, secret-service, keyutils";
+
     const START_SECRET_SERVICE: &str = "Start a Secret Service (gnome-keyring, KeePassXC) in this login session with DBUS_SESSION_BUS_ADDRESS set";
 
     pub fn open(choice: &str) -> Result<Connected, StoreError> {
@@ -488,12 +523,18 @@ mod platform {
             "keyutils" => keyutils(),
             "auto" => secret_service().or_else(|ss| match ss {
                 StoreError::Locked { .. } => Err(ss),
-                _ => keyutils().map_err(|ku| StoreError::Unreachable {
+                _ => keyutils()
+                    .map(|mut connected| {
+                        crate::debug!("no Secret Service ({ss}); using the kernel keyring");
+                        connected.fallback = Some(format!("the Secret Service is unreachable: {ss}"));
+                        connected
+                    })
+                    .map_err(|ku| StoreError::Unreachable {
                     detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
                     fix: format!("{START_SECRET_SERVICE}, or run inside a session keyring (`keyctl session - …`) with AWS_MFA_PROC_KEYCHAIN=keyutils"),
                 }),
             }),
-            other => Err(StoreError::UnknownBackend(other.to_string())),
+            other => Err(StoreError::UnknownBackend(other.to_string(), platform::CHOICES)),
         }
     }
 
@@ -519,6 +560,8 @@ mod platform {
 mod platform {
     use super::*;
 
+    pub const CHOICES: &str = "auto, macos";
+
     pub fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "auto" | "macos" => connect(Backend::MacosKeychain, || {
@@ -526,7 +569,10 @@ mod platform {
                     apple_native_keyring_store::keychain::Store::new()?;
                 Ok(store)
             }),
-            other => Err(StoreError::UnknownBackend(other.to_string())),
+            other => Err(StoreError::UnknownBackend(
+                other.to_string(),
+                platform::CHOICES,
+            )),
         }
     }
 }
@@ -535,13 +581,18 @@ mod platform {
 mod platform {
     use super::*;
 
+    pub const CHOICES: &str = "auto, windows";
+
     pub fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "auto" | "windows" => connect(Backend::WindowsCredentialManager, || {
                 let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
                 Ok(store)
             }),
-            other => Err(StoreError::UnknownBackend(other.to_string())),
+            other => Err(StoreError::UnknownBackend(
+                other.to_string(),
+                platform::CHOICES,
+            )),
         }
     }
 }
@@ -549,6 +600,8 @@ mod platform {
 #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
 mod platform {
     use super::*;
+
+    pub const CHOICES: &str = "none";
 
     pub fn open(_choice: &str) -> Result<Connected, StoreError> {
         Err(StoreError::Unreachable {

@@ -49,7 +49,7 @@ pub enum StsError {
     #[error("cannot reach STS at {endpoint}: {detail}. Check the network, proxy or VPN")]
     Network { endpoint: String, detail: String },
     #[error(
-        "cannot resolve the STS host of {endpoint} (DNS): {detail}. Check the network, or the endpoint URL"
+        "cannot resolve the STS host of {endpoint} (DNS): {detail}. Check the network, the profile's `region`, or the endpoint URL"
     )]
     Dns { endpoint: String, detail: String },
     #[error(
@@ -111,6 +111,11 @@ impl Sts for AwsSts {
             "aws-mfa-proc",
         );
         let sts = Client::new(&settings.region, settings.endpoint.as_deref(), credentials)?;
+        crate::debug!(
+            "STS GetSessionToken for {} at {}",
+            settings.mfa_serial,
+            sts.endpoint
+        );
         let call = sts
             .client
             .get_session_token()
@@ -141,6 +146,7 @@ impl Sts for AwsSts {
             "aws-mfa-proc",
         );
         let sts = Client::new(&role.region, role.endpoint.as_deref(), credentials)?;
+        crate::debug!("STS AssumeRole {} at {}", role.role_arn, sts.endpoint);
         let call = sts
             .client
             .assume_role()

@@ -70,3 +70,37 @@ fn without_dbus_the_secret_service_error_names_the_fix_and_nothing_falls_back_to
     );
     assert!(files_containing(rig.dir(), "AccessKeyId").is_empty());
 }
+
+#[test]
+fn an_sdk_role_profile_given_to_aws_mfa_proc_points_at_the_profile_to_use() {
+    let rig = Rig::without_keychain();
+    rig.write_config(CONFIG);
+    for command in [
+        &["env", "--profile", "production"][..],
+        &["--profile", "production"],
+    ] {
+        fails_with(
+            &rig,
+            command,
+            &["`production`", "role profile", "--profile mfa"],
+        );
+    }
+}
+
+#[test]
+fn a_report_read_by_a_closed_pipe_ends_quietly() {
+    let rig = Rig::without_keychain();
+    rig.write_config(CONFIG);
+    let out = run(rig.command("bash").args([
+        "-o",
+        "pipefail",
+        "-c",
+        "aws-mfa-proc status | head -c 1 >/dev/null",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -81,3 +81,22 @@ fn js_sdk_v2_gets_the_role_through_a_built_in_role_profile() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains(ROLE_IDENTITY), "{stdout}");
 }
+
+#[test]
+fn logout_of_the_mfa_profile_also_forgets_the_roles_assumed_with_it() {
+    let rig = Rig::new();
+    configured_with_built_in_role(&rig);
+    login(&rig, "123456");
+    let role = detached(&rig, "aws-mfa-proc", &["--profile", "production"]);
+    assert!(role.status.success(), "{}", text(&role.stderr));
+    let out = detached(&rig, "aws-mfa-proc", &["logout", "--profile", "mfa"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = detached(&rig, "aws-mfa-proc", &["--profile", "production"]);
+    assert!(!after.status.success(), "the role outlived logout");
+    assert!(after.stdout.is_empty());
+    assert!(
+        text(&after.stderr).contains("aws-mfa-proc login"),
+        "{}",
+        text(&after.stderr)
+    );
+}
