@@ -22,7 +22,8 @@ log() { printf 'install-test-deps: %s\n' "$*" >&2; }
 inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 install_debian_packages() {
-    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils direnv) missing=() pkg
+    # hyperfine and time: the test that runs bench/cached-path.sh once.
+    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils direnv hyperfine time) missing=() pkg
     # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
     python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
     for pkg in "${wanted[@]}"; do
