@@ -35,6 +35,14 @@ pub enum LockError {
 /// Held while this process refreshes a session; released on drop or on death.
 pub struct Guard {
     _file: File,
+    stamp: PathBuf,
+}
+
+impl Guard {
+    /// Marks the identity as refreshed now (see [`stamp_path`]); best effort.
+    pub fn touch_stamp(&self) {
+        let _ = write_private(&self.stamp, b"");
+    }
 }
 
 /// The per-user lock directory: `$XDG_RUNTIME_DIR/aws-mfa-proc`, else a private
@@ -70,13 +78,6 @@ pub fn stamp_path(dir: &Path, identity: &str) -> PathBuf {
     path(dir, identity, "refreshed")
 }
 
-/// Marks `identity` as refreshed now; best effort.
-pub fn touch_stamp(dir: &Path, identity: &str) {
-    if ensure_private_dir(dir).is_ok() {
-        let _ = write_private(&stamp_path(dir, identity), b"");
-    }
-}
-
 /// Takes the lock for `identity`, waiting up to `wait` for another holder.
 pub fn acquire(dir: &Path, identity: &str, wait: Duration) -> Result<Guard, LockError> {
     ensure_private_dir(dir)?;
@@ -90,7 +91,12 @@ pub fn acquire(dir: &Path, identity: &str, wait: Duration) -> Result<Guard, Lock
     let mut waited = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Guard { _file: file }),
+            Ok(()) => {
+                return Ok(Guard {
+                    _file: file,
+                    stamp: stamp_path(dir, identity),
+                });
+            }
             Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                 if !waited {
                     crate::debug!(

@@ -134,7 +134,7 @@ pub fn get(
         );
         return Ok(s.clone());
     }
-    let _guard = lock::acquire(&deps.runtime_dir, &item, lock::WAIT)?;
+    let guard = lock::acquire(&deps.runtime_dir, &item, lock::WAIT)?;
     // Someone else may have refreshed while we waited for the lock.
     if let Some(s) = cached(deps.vault, target)? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
@@ -158,7 +158,7 @@ pub fn get(
         }
     };
     match deps.vault.put_session(&item, &fresh_credentials) {
-        Ok(()) => lock::touch_stamp(&deps.runtime_dir, &item),
+        Ok(()) => guard.touch_stamp(),
         Err(e) => deps.codes.tell(&format!(
             "aws-mfa-proc: warning: the new credentials work but could not be cached ({e}); you will be asked again next time"
         )),
