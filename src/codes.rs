@@ -9,28 +9,31 @@
 //! Invariant: best effort. A missing or unreadable record means "not used"; failing to
 //! write one never fails a refresh.
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+
+use crate::runtime::{RuntimeDir, file_name, hex_digest};
 
 /// TOTP time step.
 const STEP: i64 = 30;
 
-pub struct UsedCodes {
-    dir: PathBuf,
+pub(crate) struct UsedCodes<'a> {
+    dir: &'a RuntimeDir,
 }
 
-impl UsedCodes {
-    pub fn new(dir: &Path) -> UsedCodes {
-        UsedCodes {
-            dir: dir.to_path_buf(),
-        }
+impl<'a> UsedCodes<'a> {
+    pub(crate) fn new(dir: &'a RuntimeDir) -> UsedCodes<'a> {
+        UsedCodes { dir }
     }
 
     /// `Some(seconds until the next code)` if `code` was accepted for `serial` recently.
-    pub fn wait_for_next(&self, serial: &str, code: &str, now: DateTime<Utc>) -> Option<i64> {
-        let record = std::fs::read_to_string(self.path(serial)).ok()?;
+    pub(crate) fn wait_for_next(
+        &self,
+        serial: &str,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Option<i64> {
+        let record = self.dir.read_file(&file_name(serial, "used"))?;
+        let record = String::from_utf8(record).ok()?;
         let (digest, until) = record.trim().split_once(' ')?;
         let until: i64 = until.parse().ok()?;
         let now = now.timestamp();
@@ -38,34 +41,32 @@ impl UsedCodes {
     }
 
     /// Notes that `code` was accepted for `serial` at `now`.
-    pub fn remember(&self, serial: &str, code: &str, now: DateTime<Utc>) {
+    pub(crate) fn remember(&self, serial: &str, code: &str, now: DateTime<Utc>) {
         let now = now.timestamp();
         // The rest of this step, plus one step of the clock drift AWS allows.
         let until = now - now.rem_euclid(STEP) + 2 * STEP;
         let record = format!("{} {until}\n", fingerprint(serial, code));
-        let _ = crate::lock::write_private(&self.path(serial), record.as_bytes());
-    }
-
-    fn path(&self, serial: &str) -> PathBuf {
-        let digest = Sha256::digest(serial.as_bytes());
-        let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{name}.used"))
+        let _ = self
+            .dir
+            .write_file(&file_name(serial, "used"), record.as_bytes());
     }
 }
 
 fn fingerprint(serial: &str, code: &str) -> String {
-    let digest = Sha256::digest(format!("{serial}\0{code}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex_digest(format!("{serial}\0{code}").as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::system::FakeEnv;
 
     #[test]
     fn a_code_is_refused_until_its_window_has_passed() {
-        let dir = tempfile::tempdir().unwrap();
-        let used = UsedCodes::new(dir.path());
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = RuntimeDir::open(&FakeEnv::default().with("HOME", tmp.path().to_str().unwrap()))
+            .unwrap();
+        let used = UsedCodes::new(&dir);
         let t0 = DateTime::parse_from_rfc3339("2026-11-21T12:00:10Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -75,7 +76,10 @@ mod tests {
         assert_eq!(used.wait_for_next("arn:mfa/b", "123456", t0), None);
         let later = t0 + chrono::Duration::seconds(50);
         assert_eq!(used.wait_for_next("arn:mfa/a", "123456", later), None);
-        let record = std::fs::read_to_string(used.path("arn:mfa/a")).unwrap();
-        assert!(!record.contains("123456"), "only a hash is kept");
+        let record = dir.read_file(&file_name("arn:mfa/a", "used")).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&record).contains("123456"),
+            "only a hash is kept"
+        );
     }
 }

@@ -15,29 +15,47 @@
 //!   stdout, stderr and terminal, which then behaves exactly as if run directly.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
-use crate::config::{Config, Environment};
-use crate::store::Vault;
-use crate::{output, session};
+use crate::cache::Cache;
+use crate::config::fast;
+use crate::output;
+use crate::system::{Clock, Environment, ProcessEnv, SystemClock};
 
-pub const FULL: &str = "aws-mfa-proc-full";
+const FULL: &str = "aws-mfa-proc-full";
+
+/// The front door's `main`.
+pub fn main() -> ExitCode {
+    let args: Vec<_> = std::env::args_os().skip(1).collect();
+    let env = ProcessEnv;
+    let cache = Cache::open(&env);
+    if serve(&args, &env, &SystemClock, &cache, &mut std::io::stdout()) {
+        return ExitCode::SUCCESS;
+    }
+    hand_over(&args)
+}
 
 /// Serves a fresh cached copy for `--profile NAME [--source-profile SRC]`; `false` if
 /// the full program must answer instead.
-pub fn serve(args: &[OsString], env: &dyn Environment) -> bool {
+fn serve(
+    args: &[OsString],
+    env: &dyn Environment,
+    clock: &dyn Clock,
+    cache: &Cache,
+    out: &mut dyn Write,
+) -> bool {
     if env.var("AWS_MFA_PROC_LOG").is_some() {
         return false;
     }
     let Some((profile, source_profile)) = profile_arguments(args) else {
         return false;
     };
-    let Some(target) = Config::load_target(env, &profile, source_profile.as_deref()) else {
+    let Some(target) = fast::target(env, &profile, source_profile.as_deref()) else {
         return false;
     };
-    let vault = Vault::open(env);
-    match session::fresh_copy(&vault, &target, chrono::Utc::now()) {
-        Some(credentials) => output::credential_process(&credentials).is_ok(),
+    match cache.fresh_copy(&target, clock.now()) {
+        Some(credentials) => output::credential_process(out, &credentials).is_ok(),
         None => false,
     }
 }
@@ -69,7 +87,7 @@ fn profile_arguments(args: &[OsString]) -> Option<(String, Option<String>)> {
 }
 
 /// Runs `aws-mfa-proc-full` in this process's place with the same arguments.
-pub fn hand_over(args: &[OsString]) -> ExitCode {
+fn hand_over(args: &[OsString]) -> ExitCode {
     let full = std::env::current_exe()
         .map(|exe| exe.with_file_name(format!("{FULL}{}", std::env::consts::EXE_SUFFIX)));
     let mut command = match &full {

@@ -1,7 +1,13 @@
-//! The only writer to stdout.
+//! Every text this program hands to another program: the credential_process document,
+//! environment variables, `exec`'s credentials file, and report lines. The writers take
+//! any `Write`; in real use it is stdout, which belongs to the caller.
 //!
-//! Invariant: in credential mode stdout carries exactly one JSON object, written in one
-//! call, and only on success; nothing else in the program may print.
+//! Invariants:
+//! - in credential mode stdout carries exactly one JSON object, written in one call, and
+//!   only on success;
+//! - values reach these writers only after their shape was checked (see
+//!   [`crate::credentials`]), and each format quotes them for its reader;
+//! - every buffer that holds a secret is zeroed when dropped.
 
 use std::io::Write;
 
@@ -12,7 +18,10 @@ use crate::cli::EnvFormat;
 use crate::credentials::{SessionCredentials, iso8601};
 
 /// The credential_process document, as every SDK parses it.
-pub fn credential_process(c: &SessionCredentials) -> std::io::Result<()> {
+pub(crate) fn credential_process(
+    out: &mut dyn Write,
+    c: &SessionCredentials,
+) -> std::io::Result<()> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
     struct Document<'a> {
@@ -29,22 +38,24 @@ pub fn credential_process(c: &SessionCredentials) -> std::io::Result<()> {
         session_token: c.session_token.expose(),
         expiration: iso8601(c.expiration),
     };
-    let mut bytes = Zeroizing::new(serde_json::to_vec(&document)?);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        c.session_token.expose().len() + c.secret_access_key.expose().len() + 256,
+    ));
+    serde_json::to_writer(&mut *bytes, &document)?;
     bytes.push(b'\n');
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&bytes)?;
-    stdout.flush()
+    out.write_all(&bytes)?;
+    out.flush()
 }
 
-/// The credentials as environment variables, in one write. Under direnv (its stdlib
-/// sets `DIRENV_IN_ENVRC=1` while an `.envrc` runs) the `sh` form also asks direnv to
-/// watch `stamp`, a file touched at each refresh, so the environment reloads when the
-/// session changes.
-pub fn environment(
+/// The credentials as environment variables, in one write. `watch` (under direnv: its
+/// stdlib sets `DIRENV_IN_ENVRC=1` while an `.envrc` runs) adds a `watch_file` line for
+/// the `sh` form, so the environment reloads when the session changes.
+pub(crate) fn environment(
+    out: &mut dyn Write,
     format: EnvFormat,
     c: &SessionCredentials,
     region: Option<&str>,
-    stamp: &std::path::Path,
+    watch: Option<&std::path::Path>,
 ) -> std::io::Result<()> {
     let expiration = iso8601(c.expiration);
     let mut vars: Vec<(&str, &str)> = vec![
@@ -56,53 +67,80 @@ pub fn environment(
     if let Some(region) = region {
         vars.extend([("AWS_REGION", region), ("AWS_DEFAULT_REGION", region)]);
     }
-    let mut text = Zeroizing::new(String::new());
+    let mut text = Zeroizing::new(String::with_capacity(
+        vars.iter()
+            .map(|(k, v)| k.len() + 2 * v.len() + 16)
+            .sum::<usize>()
+            + 256,
+    ));
     match format {
         EnvFormat::Json => {
-            let map: serde_json::Map<String, serde_json::Value> = vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), (*v).into()))
-                .collect();
-            text.push_str(&serde_json::to_string(&map)?);
+            let map: std::collections::BTreeMap<&str, &str> = vars.iter().copied().collect();
+            let json = Zeroizing::new(serde_json::to_string(&map)?);
+            text.push_str(&json);
             text.push('\n');
         }
         _ => {
             for (name, value) in &vars {
-                let line = match format {
-                    EnvFormat::Sh => format!("export {name}={}\n", quote(format, value)),
-                    EnvFormat::Fish => format!("set -gx {name} {};\n", quote(format, value)),
-                    EnvFormat::Powershell => format!("$Env:{name} = {}\n", quote(format, value)),
-                    _ => format!("{name}={value}\n"),
+                let value = Zeroizing::new(quote(format, value));
+                let parts: [&str; 3] = match format {
+                    EnvFormat::Sh => ["export ", "=", "\n"],
+                    EnvFormat::Fish => ["set -gx ", " ", ";\n"],
+                    EnvFormat::Powershell => ["$Env:", " = ", "\n"],
+                    _ => ["", "=", "\n"],
                 };
-                text.push_str(&Zeroizing::new(line));
+                for piece in [parts[0], name, parts[1], &value, parts[2]] {
+                    text.push_str(piece);
+                }
             }
-            if format == EnvFormat::Sh && std::env::var_os("DIRENV_IN_ENVRC").is_some() {
-                text.push_str(&format!(
-                    "watch_file {}\n",
-                    quote(format, &stamp.to_string_lossy())
-                ));
+            if let (EnvFormat::Sh, Some(watch)) = (format, watch) {
+                text.push_str("watch_file ");
+                text.push_str(&quote(format, &watch.to_string_lossy()));
+                text.push('\n');
             }
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()
+    out.write_all(text.as_bytes())?;
+    out.flush()
 }
 
-/// Single-quoted for `format`'s shell, with each `'` escaped the way that shell reads it.
+/// `value` quoted for `format`'s reader. Dotenv values are written bare: the checked
+/// values contain nothing a dotenv reader would take specially.
 fn quote(format: EnvFormat, value: &str) -> String {
     let escaped = match format {
         EnvFormat::Powershell => value.replace('\'', "''"),
         EnvFormat::Fish => value.replace('\\', "\\\\").replace('\'', "\\'"),
-        _ => value.replace('\'', "'\\''"),
+        EnvFormat::Dotenv | EnvFormat::Json => return value.to_string(),
+        EnvFormat::Sh => value.replace('\'', "'\\''"),
     };
     format!("'{escaped}'")
 }
 
-/// A line of a human-facing report (`status`). A reader that went away (`| head`) is
-/// not an error worth reporting.
-pub fn report(line: &str) {
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
+/// A credentials file (INI) with one profile holding `c` as static keys.
+pub(crate) fn credentials_file(profile: &str, c: &SessionCredentials) -> Zeroizing<String> {
+    let mut text = Zeroizing::new(String::with_capacity(
+        c.session_token.expose().len() + profile.len() + 512,
+    ));
+    for piece in [
+        "# Written by aws-mfa-proc exec for one program run; removed when it ends.\n[",
+        profile,
+        "]\naws_access_key_id = ",
+        &c.access_key_id,
+        "\naws_secret_access_key = ",
+        c.secret_access_key.expose(),
+        "\naws_session_token = ",
+        c.session_token.expose(),
+        "\n",
+    ] {
+        text.push_str(piece);
+    }
+    text
+}
+
+/// A line of a human-facing report (`status`, `logout`…). A reader that went away
+/// (`| head`) is not an error worth reporting.
+pub(crate) fn report(out: &mut dyn Write, line: &str) {
+    let _ = writeln!(out, "{line}");
 }
 
 #[cfg(test)]

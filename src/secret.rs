@@ -11,15 +11,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T: Zeroize>(T);
+pub(crate) struct Secret<T: Zeroize>(T);
 
 impl<T: Zeroize> Secret<T> {
-    pub fn new(value: T) -> Self {
+    pub(crate) fn new(value: T) -> Self {
         Secret(value)
     }
 
     /// Reveals the value. Call sites are the audit list of where secrets go.
-    pub fn expose(&self) -> &T {
+    pub(crate) fn expose(&self) -> &T {
         &self.0
     }
 }

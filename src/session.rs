@@ -1,49 +1,38 @@
-//! The core: cache → lock → re-check → code → STS → store → emit.
+//! The core: cache → lock → re-check → code → STS → store.
 //!
 //! Invariants:
-//! - credentials with less than [`REFRESH_MARGIN`] left are never returned from the cache;
-//! - one session per long-term identity and MFA device (the keychain item name says
-//!   which), so every profile that chains from it shares one code;
+//! - credentials with less than the refresh margin left are never returned from the
+//!   cache (see [`crate::cache`]);
+//! - one session per long-term identity and MFA device (the item name says which), so
+//!   every profile that chains from it shares one code;
 //! - only the holder of the identity's lock asks for a code; the others wait, then find
-//!   the fresh session in the keychain;
+//!   the fresh session in the cache;
 //! - an answer that is not 6 digits is asked again without calling STS; a code STS
 //!   rejects is asked again; after [`TRIES`] answers it gives up;
 //! - a session that STS issued is returned even if storing it fails, so no code is wasted.
 
-use std::path::PathBuf;
-
-use chrono::{DateTime, Utc};
-
+use crate::cache::{self, Cache};
 use crate::codes::UsedCodes;
-use crate::config::{KeySource, REFRESH_MARGIN, Settings, Target};
+use crate::config::{KeySource, Settings, Target};
 use crate::credentials::{LongTermKeys, SessionCredentials, iso8601};
 use crate::lock::{self, LockError};
 use crate::prompt::{CodeSource, PromptError};
-use crate::store::{self, Lookup, StoreError, Vault};
+use crate::runtime::{LazyRuntime, RuntimeError, file_name};
+use crate::store::{Lookup, StoreError};
 use crate::sts::{Sts, StsError};
+use crate::system::Clock;
 
 /// How many answers the person gets before we give up.
-pub const TRIES: usize = 3;
-
-/// The clock, behind a trait so tests can move it.
-pub trait Clock {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
+pub(crate) const TRIES: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SessionError {
+pub(crate) enum SessionError {
     #[error("{0}")]
     Keychain(#[from] StoreError),
     #[error("{0}")]
     Lock(#[from] LockError),
+    #[error("{0}")]
+    Runtime(#[from] RuntimeError),
     #[error("{0}")]
     Sts(#[from] StsError),
     #[error(
@@ -66,11 +55,15 @@ pub enum SessionError {
         "the long-term keys stored for `{0}` are unreadable ({1}). Store them again with `aws-mfa-proc add {0}`"
     )]
     BadKeys(String, String),
+    #[error(
+        "STS issued credentials that expire at {0}, which this machine's clock says has passed. Fix the clock (e.g. enable NTP) and retry"
+    )]
+    ExpiredOnArrival(String),
 }
 
 /// Whether a fresh cached session may be returned, or a new one must be made.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Return the cached session if it is fresh (credential mode).
     Cached,
     /// Ask for a code now, unless another process refreshed while we waited (`login`).
@@ -78,52 +71,35 @@ pub enum Mode {
 }
 
 /// The side effects the core needs.
-pub struct Deps<'a> {
-    pub vault: &'a Vault,
+pub(crate) struct Deps<'a> {
+    pub cache: &'a Cache,
     pub sts: &'a dyn Sts,
     pub codes: &'a mut dyn CodeSource,
     pub clock: &'a dyn Clock,
-    /// Private per-user directory for locks and spent-code records.
-    pub runtime_dir: PathBuf,
+    pub runtime: &'a LazyRuntime<'a>,
 }
 
-/// The keychain item that caches what `target` asks for.
-pub fn item(target: &Target) -> String {
-    match target {
-        Target::Session(s) => store::session_item(&s.keys.id(), &s.mfa_serial),
-        Target::Role(r) => store::role_item(&r.mfa.keys.id(), &r.mfa.mfa_serial, &r.role_arn),
-    }
+/// What [`get`] served.
+pub(crate) struct Served {
+    pub credentials: SessionCredentials,
+    /// The MFA session it used to make a role, if it needed one.
+    pub mfa_session: Option<SessionCredentials>,
 }
 
-/// The cached credentials as they are, if readable (for `status`).
-pub fn cached(vault: &Vault, target: &Target) -> Result<Option<SessionCredentials>, StoreError> {
-    Ok(match vault.get_session(&item(target))? {
-        Lookup::Found(s) if belongs_to(&s, &target.mfa().keys) => Some(s),
-        _ => None,
-    })
+/// The name of the empty file touched whenever `target`'s credentials are refreshed
+/// (direnv watches it). It holds nothing.
+pub(crate) fn stamp_name(target: &Target) -> String {
+    file_name(&cache::item(target), "refreshed")
 }
 
-/// The front door's only question: is there a fresh copy of `target`'s credentials in
-/// the kernel keyring? Never connects to the keychain, never asks, never calls STS.
-pub fn fresh_copy(
-    vault: &Vault,
-    target: &Target,
-    now: DateTime<Utc>,
-) -> Option<SessionCredentials> {
-    vault
-        .session_copy(&item(target))
-        .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now))
-}
-
-/// Credentials for `target`, from the keychain, or made anew: an MFA session from a
-/// code, a role from the MFA session (which may in turn need a code).
-pub fn get(
+/// Credentials for `target`, from the cache, or made anew: an MFA session from a code,
+/// a role from the MFA session (which may in turn need a code).
+pub(crate) fn get(
     target: &Target,
     deps: &mut Deps<'_>,
     mode: Mode,
-) -> Result<SessionCredentials, SessionError> {
-    let item = item(target);
-    let before = cached(deps.vault, target)?;
+) -> Result<Served, SessionError> {
+    let before = deps.cache.cached(target, deps.clock.now())?;
     if mode == Mode::Cached
         && let Some(s) = before.as_ref().filter(|s| fresh(s, deps.clock))
     {
@@ -132,38 +108,55 @@ pub fn get(
             target.profile(),
             iso8601(s.expiration)
         );
-        return Ok(s.clone());
+        return Ok(Served {
+            credentials: s.clone(),
+            mfa_session: None,
+        });
     }
-    let guard = lock::acquire(&deps.runtime_dir, &item, lock::WAIT)?;
+    let dir = deps.runtime.dir()?;
+    let _guard = lock::acquire::<SessionError>(dir, &cache::item(target), lock::WAIT, || Ok(()))?;
     // Someone else may have refreshed while we waited for the lock.
-    if let Some(s) = cached(deps.vault, target)? {
+    if let Some(s) = deps.cache.cached(target, deps.clock.now())? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
         if fresh(&s, deps.clock) && (mode == Mode::Cached || changed) {
             crate::debug!("another process refreshed `{}`", target.profile());
-            return Ok(s);
+            return Ok(Served {
+                credentials: s,
+                mfa_session: None,
+            });
         }
     }
-    let fresh_credentials = match target {
+    let (credentials, mfa_session) = match target {
         Target::Session(settings) => {
-            let keys = long_term_keys(deps.vault, settings)?;
+            let keys = long_term_keys(deps.cache, settings)?;
             deps.codes
                 .ready()
                 .map_err(|e| SessionError::NoTerminal(e.to_string(), settings.profile.clone()))?;
-            ask_and_exchange(settings, &keys, deps)?
+            (ask_and_exchange(settings, &keys, deps)?, None)
         }
         Target::Role(role) => {
-            let mfa = get(&Target::Session(role.mfa.clone()), deps, mode)?;
+            let mfa = get(&Target::Session(role.mfa.clone()), deps, mode)?.credentials;
             crate::debug!("assuming {} for `{}`", role.role_arn, role.profile);
-            deps.sts.assume_role(role, &mfa)?
+            (deps.sts.assume_role(role, &mfa)?, Some(mfa))
         }
     };
-    match deps.vault.put_session(&item, &fresh_credentials) {
-        Ok(()) => guard.touch_stamp(),
+    if credentials.expiration <= deps.clock.now() {
+        return Err(SessionError::ExpiredOnArrival(iso8601(
+            credentials.expiration,
+        )));
+    }
+    match deps.cache.store(target, &credentials, deps.clock.now()) {
+        Ok(()) => {
+            let _ = dir.write_file(&stamp_name(target), b"");
+        }
         Err(e) => deps.codes.tell(&format!(
             "aws-mfa-proc: warning: the new credentials work but could not be cached ({e}); you will be asked again next time"
         )),
     }
-    Ok(fresh_credentials)
+    Ok(Served {
+        credentials,
+        mfa_session,
+    })
 }
 
 fn ask_and_exchange(
@@ -175,7 +168,7 @@ fn ask_and_exchange(
         "MFA code for profile `{}` ({}): ",
         settings.profile, settings.mfa_serial
     );
-    let used = UsedCodes::new(&deps.runtime_dir);
+    let used = UsedCodes::new(deps.runtime.dir()?);
     for _ in 0..TRIES {
         let answer = deps.codes.ask(&question).map_err(|e| match e {
             PromptError::Interrupted => SessionError::Interrupted,
@@ -210,79 +203,31 @@ fn ask_and_exchange(
     Err(SessionError::TooManyTries(settings.profile.clone()))
 }
 
-fn long_term_keys(vault: &Vault, settings: &Settings) -> Result<LongTermKeys, SessionError> {
+fn long_term_keys(cache: &Cache, settings: &Settings) -> Result<LongTermKeys, SessionError> {
     match &settings.keys {
         KeySource::SharedProfile { keys, .. } => Ok(keys.clone()),
-        KeySource::Keychain(name) => {
-            match vault.get_record::<LongTermKeys>(&store::keys_item(name))? {
-                Lookup::Found(keys) => Ok(keys),
-                Lookup::Missing => Err(SessionError::NoKeys(name.clone(), vault.describe())),
-                Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why)),
-            }
-        }
-    }
-}
-
-/// A cached session made from other keys than the profile's current ones is not ours.
-fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
-    match keys {
-        KeySource::SharedProfile { keys, .. } => session.source_access_key_id == keys.access_key_id,
-        KeySource::Keychain(_) => true,
+        KeySource::Keychain(name) => match cache.keys(name)? {
+            Lookup::Found(keys) => Ok(keys),
+            Lookup::Missing => Err(SessionError::NoKeys(name.clone(), cache.vault.describe())),
+            Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why.to_string())),
+        },
     }
 }
 
 fn fresh(session: &SessionCredentials, clock: &dyn Clock) -> bool {
-    fresh_at(session, clock.now())
-}
-
-fn fresh_at(session: &SessionCredentials, now: DateTime<Utc>) -> bool {
-    session
-        .remaining(now)
-        .to_std()
-        .is_ok_and(|left| left >= REFRESH_MARGIN)
+    cache::fresh_at(session, clock.now())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{DEFAULT_DURATION, RoleSettings};
+    use crate::kernel::MemoryKernel;
+    use crate::prompt::{Scripted, Typed};
     use crate::secret::Secret;
+    use crate::system::{FakeEnv, FixedClock};
+    use chrono::{DateTime, Utc};
     use std::cell::{Cell, RefCell};
-    use std::collections::VecDeque;
-
-    struct FixedClock(Cell<DateTime<Utc>>);
-    impl Clock for FixedClock {
-        fn now(&self) -> DateTime<Utc> {
-            self.0.get()
-        }
-    }
-
-    /// Answers from a script, and remembers what it was asked and told.
-    #[derive(Default)]
-    struct Script {
-        answers: VecDeque<&'static str>,
-        no_terminal: bool,
-        asked: usize,
-        told: Vec<String>,
-    }
-    impl CodeSource for Script {
-        fn ready(&mut self) -> Result<(), PromptError> {
-            if self.no_terminal {
-                return Err(PromptError::NoTerminal("No such device or address".into()));
-            }
-            Ok(())
-        }
-        fn ask(&mut self, _question: &str) -> Result<String, PromptError> {
-            self.asked += 1;
-            self.answers
-                .pop_front()
-                .map(String::from)
-                .ok_or(PromptError::Interrupted)
-        }
-        fn tell(&mut self, message: &str) {
-            self.told.push(message.to_string());
-        }
-    }
 
     /// Accepts any code but `000000`, and counts calls.
     struct FakeSts {
@@ -291,6 +236,12 @@ mod tests {
         roles: RefCell<Vec<String>>,
         now: Cell<DateTime<Utc>>,
     }
+
+    /// A well-formed access key ID, numbered.
+    fn key_id(prefix: &str, n: usize) -> String {
+        format!("{prefix}{n:0>12}")
+    }
+
     impl Sts for FakeSts {
         fn get_session_token(
             &self,
@@ -303,9 +254,9 @@ mod tests {
                 return Err(StsError::WrongCode);
             }
             Ok(SessionCredentials {
-                access_key_id: format!("ASIA{}", self.calls.borrow().len()),
-                secret_access_key: Secret::new("session-secret".into()),
-                session_token: Secret::new("session-token".into()),
+                access_key_id: key_id("ASIA", self.calls.borrow().len()),
+                secret_access_key: Secret::new("sessionsecret".into()),
+                session_token: Secret::new("sessiontoken".into()),
                 expiration: self.now.get() + chrono::Duration::from_std(s.duration).unwrap(),
                 source_access_key_id: keys.access_key_id.clone(),
             })
@@ -318,9 +269,9 @@ mod tests {
         ) -> Result<SessionCredentials, StsError> {
             self.roles.borrow_mut().push(session.access_key_id.clone());
             Ok(SessionCredentials {
-                access_key_id: format!("ASIAROLE{}", self.roles.borrow().len()),
-                secret_access_key: Secret::new("role-secret".into()),
-                session_token: Secret::new("role-token".into()),
+                access_key_id: key_id("ASIAROLE", self.roles.borrow().len()),
+                secret_access_key: Secret::new("rolesecret".into()),
+                session_token: Secret::new("roletoken".into()),
                 expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
                 source_access_key_id: session.source_access_key_id.clone(),
             })
@@ -328,39 +279,39 @@ mod tests {
     }
 
     struct World {
-        vault: Vault,
+        cache: Cache,
         sts: FakeSts,
         clock: FixedClock,
-        codes: Script,
+        terminal: Scripted,
         target: Target,
-        dir: tempfile::TempDir,
+        env: FakeEnv,
+        _home: tempfile::TempDir,
     }
 
     impl World {
-        fn new(answers: &[&'static str]) -> World {
-            let now = Utc::now();
-            let vault = Vault::memory();
-            vault
+        fn new(answers: &[&str]) -> World {
+            let clock = FixedClock::new();
+            let cache = Cache::memory(Box::new(MemoryKernel::default()));
+            cache
+                .vault
                 .put_record(
-                    &store::keys_item("mfa"),
+                    &cache::keys_item("mfa"),
                     &LongTermKeys {
-                        access_key_id: "AKIAEXAMPLE".into(),
-                        secret_access_key: Secret::new("long-term".into()),
+                        access_key_id: "AKIAEXAMPLE00001".into(),
+                        secret_access_key: Secret::new("longterm".into()),
                     },
                 )
                 .unwrap();
+            let home = tempfile::tempdir().unwrap();
             World {
-                vault,
+                cache,
                 sts: FakeSts {
                     calls: RefCell::default(),
                     roles: RefCell::default(),
-                    now: Cell::new(now),
+                    now: Cell::new(clock.now()),
                 },
-                clock: FixedClock(Cell::new(now)),
-                codes: Script {
-                    answers: answers.iter().copied().collect(),
-                    ..Script::default()
-                },
+                clock,
+                terminal: Scripted::answering(answers),
                 target: Target::Session(Settings {
                     profile: "mfa".into(),
                     mfa_serial: "arn:aws:iam::111111111111:mfa/alice".into(),
@@ -370,19 +321,26 @@ mod tests {
                     keys: KeySource::Keychain("mfa".into()),
                     endpoint: None,
                 }),
-                dir: tempfile::tempdir().unwrap(),
+                env: FakeEnv::default().with("HOME", home.path().to_str().unwrap()),
+                _home: home,
             }
         }
 
         fn get(&mut self, mode: Mode) -> Result<SessionCredentials, SessionError> {
+            let runtime = LazyRuntime::new(&self.env);
+            let mut codes = Typed(&mut self.terminal);
             let mut deps = Deps {
-                vault: &self.vault,
+                cache: &self.cache,
                 sts: &self.sts,
-                codes: &mut self.codes,
+                codes: &mut codes,
                 clock: &self.clock,
-                runtime_dir: self.dir.path().join("locks"),
+                runtime: &runtime,
             };
-            get(&self.target, &mut deps, mode)
+            get(&self.target, &mut deps, mode).map(|served| served.credentials)
+        }
+
+        fn asked(&self) -> usize {
+            self.terminal.asked.len()
         }
 
         /// Turns the world's profile into a role assumed with its MFA session.
@@ -403,18 +361,18 @@ mod tests {
         }
 
         fn advance(&self, by: chrono::Duration) {
-            self.clock.0.set(self.clock.0.get() + by);
-            self.sts.now.set(self.clock.0.get());
+            self.clock.advance(by);
+            self.sts.now.set(self.clock.now());
         }
     }
 
     #[test]
-    fn the_first_call_asks_and_the_second_is_served_from_the_keychain() {
+    fn the_first_call_asks_and_the_second_is_served_from_the_cache() {
         let mut w = World::new(&["123456"]);
         let first = w.get(Mode::Cached).unwrap();
         let second = w.get(Mode::Cached).unwrap();
         assert_eq!(first.access_key_id, second.access_key_id);
-        assert_eq!(w.codes.asked, 1);
+        assert_eq!(w.asked(), 1);
         assert_eq!(w.sts.calls.borrow().len(), 1);
     }
 
@@ -424,45 +382,43 @@ mod tests {
         w.get(Mode::Cached).unwrap();
         w.advance(chrono::Duration::hours(12) - chrono::Duration::minutes(16));
         w.get(Mode::Cached).unwrap();
-        assert_eq!(w.codes.asked, 1, "16 minutes left is still fresh");
+        assert_eq!(w.asked(), 1, "16 minutes left is still fresh");
         w.advance(chrono::Duration::minutes(6));
         let renewed = w.get(Mode::Cached).unwrap();
-        assert_eq!(w.codes.asked, 2, "10 minutes left asks again");
+        assert_eq!(w.asked(), 2, "10 minutes left asks again");
         assert!(renewed.remaining(w.clock.now()) > chrono::Duration::hours(11));
     }
 
     #[test]
-    fn a_malformed_answer_is_asked_again_without_calling_sts() {
-        let mut w = World::new(&["abc", "12345", "123456"]);
-        w.get(Mode::Cached).unwrap();
-        assert_eq!(w.codes.asked, 3);
-        assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
-    }
-
-    #[test]
-    fn a_code_typed_as_the_app_shows_it_with_a_space_is_a_code() {
-        let mut w = World::new(&["123 456"]);
-        w.get(Mode::Cached).unwrap();
-        assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
-    }
-
-    #[test]
-    fn a_rejected_code_is_asked_again_and_three_failures_give_up() {
-        let mut w = World::new(&["000000", "123456"]);
-        w.get(Mode::Cached).unwrap();
-        assert_eq!(w.codes.asked, 2);
-        assert!(w.codes.told.iter().any(|t| t.contains("rejected")));
-
-        let mut w = World::new(&["000000", "x", "000000", "123456"]);
-        let err = w.get(Mode::Cached).unwrap_err();
-        assert!(matches!(err, SessionError::TooManyTries(_)), "{err}");
-        assert_eq!(w.codes.asked, 3);
+    fn answers_are_judged_before_sts_sees_them() {
+        // (answers typed, codes that reached STS, prompts shown, succeeded)
+        let cases: &[(&[&str], &[&str], usize, bool)] = &[
+            (&["abc", "12345", "123456"], &["123456"], 3, true),
+            (&["123 456"], &["123456"], 1, true),
+            (&["000000", "123456"], &["000000", "123456"], 2, true),
+            (
+                &["000000", "x", "000000", "123456"],
+                &["000000", "000000"],
+                3,
+                false,
+            ),
+        ];
+        for (answers, sent, asked, ok) in cases {
+            let mut w = World::new(answers);
+            let result = w.get(Mode::Cached);
+            assert_eq!(result.is_ok(), *ok, "{answers:?}");
+            if !ok {
+                assert!(matches!(result, Err(SessionError::TooManyTries(_))));
+            }
+            assert_eq!(&*w.sts.calls.borrow(), sent, "{answers:?}");
+            assert_eq!(w.asked(), *asked, "{answers:?}");
+        }
     }
 
     #[test]
     fn without_a_terminal_the_error_says_to_run_login() {
         let mut w = World::new(&[]);
-        w.codes.no_terminal = true;
+        w.terminal.absent = true;
         let err = w.get(Mode::Cached).unwrap_err().to_string();
         assert!(err.contains("aws-mfa-proc login --profile mfa"), "{err}");
         assert_eq!(w.sts.calls.borrow().len(), 0);
@@ -475,7 +431,7 @@ mod tests {
         w.get(Mode::Refresh).unwrap();
         assert_eq!(*w.sts.calls.borrow(), vec!["123456", "234567"]);
         assert!(
-            w.codes
+            w.terminal
                 .told
                 .iter()
                 .any(|t| t.contains("already used") && t.contains("next code comes in"))
@@ -483,13 +439,13 @@ mod tests {
     }
 
     #[test]
-    fn a_role_is_assumed_once_and_then_served_from_the_keychain() {
+    fn a_role_is_assumed_once_and_then_served_from_the_cache() {
         let mut w = World::new(&["123456"]).into_role();
         for _ in 0..5 {
             let role = w.get(Mode::Cached).unwrap();
-            assert_eq!(role.access_key_id, "ASIAROLE1");
+            assert_eq!(role.access_key_id, key_id("ASIAROLE", 1));
         }
-        assert_eq!(w.codes.asked, 1);
+        assert_eq!(w.asked(), 1);
         assert_eq!(w.sts.calls.borrow().len(), 1);
         assert_eq!(w.sts.roles.borrow().len(), 1);
     }
@@ -500,9 +456,12 @@ mod tests {
         w.get(Mode::Cached).unwrap();
         w.advance(chrono::Duration::minutes(50));
         let renewed = w.get(Mode::Cached).unwrap();
-        assert_eq!(renewed.access_key_id, "ASIAROLE2");
-        assert_eq!(w.codes.asked, 1, "no second code");
-        assert_eq!(*w.sts.roles.borrow(), vec!["ASIA1", "ASIA1"]);
+        assert_eq!(renewed.access_key_id, key_id("ASIAROLE", 2));
+        assert_eq!(w.asked(), 1, "no second code");
+        assert_eq!(
+            *w.sts.roles.borrow(),
+            vec![key_id("ASIA", 1), key_id("ASIA", 1)]
+        );
     }
 
     #[test]
@@ -510,23 +469,23 @@ mod tests {
         let mut w = World::new(&["123456", "234567"]);
         w.get(Mode::Cached).unwrap();
         w.get(Mode::Refresh).unwrap();
-        assert_eq!(w.codes.asked, 2);
+        assert_eq!(w.asked(), 2);
     }
 
     #[test]
     fn a_corrupt_cached_item_is_a_miss_and_is_replaced() {
         let mut w = World::new(&["123456"]);
-        w.vault.put(&item(&w.target), b"garbage").unwrap();
+        w.cache.vault.put_raw(&cache::item(&w.target), b"garbage");
         w.get(Mode::Cached).unwrap();
-        assert!(cached(&w.vault, &w.target).unwrap().is_some());
+        assert!(w.cache.cached(&w.target, w.clock.now()).unwrap().is_some());
     }
 
     #[test]
     fn missing_keys_name_the_add_command_before_asking() {
         let mut w = World::new(&["123456"]);
-        w.vault.delete(&store::keys_item("mfa")).unwrap();
+        w.cache.vault.delete(&cache::keys_item("mfa")).unwrap();
         let err = w.get(Mode::Cached).unwrap_err().to_string();
         assert!(err.contains("aws-mfa-proc add mfa"), "{err}");
-        assert_eq!(w.codes.asked, 0);
+        assert_eq!(w.asked(), 0);
     }
 }

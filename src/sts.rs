@@ -21,17 +21,20 @@ use chrono::{TimeZone, Utc};
 use crate::config::{RoleSettings, Settings};
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::secret::Secret;
+use crate::store::record::Checked;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Well under the Go SDK's 60 s kill, with the person's typing time on top.
-pub const OVERALL_TIMEOUT: Duration = Duration::from_secs(12);
+pub(crate) const OVERALL_TIMEOUT: Duration = Duration::from_secs(12);
 const ATTEMPTS: u32 = 3;
+/// How much of STS's own message an error quotes.
+const MESSAGE_LIMIT: usize = 300;
 /// The role session name AWS shows in CloudTrail and in the assumed-role ARN.
 const ROLE_SESSION_NAME: &str = "aws-mfa-proc";
 
 #[derive(Debug, thiserror::Error)]
-pub enum StsError {
+pub(crate) enum StsError {
     #[error("AWS rejected the MFA code")]
     WrongCode,
     #[error(
@@ -71,7 +74,7 @@ pub enum StsError {
 }
 
 /// STS, as far as this tool needs it.
-pub trait Sts {
+pub(crate) trait Sts {
     fn get_session_token(
         &self,
         settings: &Settings,
@@ -94,7 +97,7 @@ enum Call<'a> {
 }
 
 /// The real STS, through the AWS SDK.
-pub struct AwsSts;
+pub(crate) struct AwsSts;
 
 impl Sts for AwsSts {
     fn get_session_token(
@@ -216,24 +219,26 @@ fn convert(
     credentials: Option<aws_sdk_sts::types::Credentials>,
     source_access_key_id: &str,
 ) -> Result<SessionCredentials, StsError> {
-    let c = credentials.ok_or_else(|| StsError::Refused {
-        code: "EmptyResponse".into(),
-        message: "STS returned no credentials".into(),
-    })?;
+    let bad = |message: &str| StsError::Refused {
+        code: "BadResponse".into(),
+        message: message.into(),
+    };
+    let c = credentials.ok_or_else(|| bad("STS returned no credentials"))?;
     let expiration = Utc
         .timestamp_opt(c.expiration.secs(), 0)
         .single()
-        .ok_or_else(|| StsError::Refused {
-            code: "BadResponse".into(),
-            message: "STS returned an impossible expiry".into(),
-        })?;
-    Ok(SessionCredentials {
+        .ok_or_else(|| bad("STS returned an impossible expiry"))?;
+    let session = SessionCredentials {
         access_key_id: c.access_key_id,
         secret_access_key: Secret::new(c.secret_access_key),
         session_token: Secret::new(c.session_token),
         expiration,
         source_access_key_id: source_access_key_id.to_string(),
-    })
+    };
+    match session.check() {
+        Ok(()) => Ok(session),
+        Err(what) => Err(bad(&format!("STS returned a malformed {what}"))),
+    }
 }
 
 fn classify<E>(error: SdkError<E, HttpResponse>, what: &Call<'_>, endpoint: &str) -> StsError
@@ -245,7 +250,8 @@ where
             let status = context.raw().status().as_u16();
             let e = context.err();
             let code = e.code().unwrap_or("Unknown").to_string();
-            let message = e.message().unwrap_or("").trim().to_string();
+            let message = crate::error::clip(e.message().unwrap_or("").trim(), MESSAGE_LIMIT);
+            let code = crate::error::clip(&code, 64);
             if status >= 500 {
                 return StsError::ServerError {
                     detail: format!("HTTP {status} {code}"),
@@ -260,7 +266,7 @@ where
             endpoint: endpoint.to_string(),
         },
         other => {
-            let chain = crate::error_chain(&other);
+            let chain = crate::error::clip(&crate::error::chain(&other), 2 * MESSAGE_LIMIT);
             let lower = chain.to_ascii_lowercase();
             let endpoint = endpoint.to_string();
             if lower.contains("dns error") || lower.contains("failed to lookup address") {

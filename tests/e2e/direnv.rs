@@ -98,6 +98,6 @@ fn env_without_a_terminal_or_a_session_fails_at_once_and_says_to_log_in() {
     configured(&rig);
     let start = Instant::now();
     let out = detached(&rig, "aws-mfa-proc", &["env", "--profile", "mfa"]);
-    eprintln!("env without a terminal failed after {:?}", start.elapsed());
+    assert_failed_before_the_sts_deadline("env without a terminal", start.elapsed());
     assert_failed_with(&Run::from(out), &["aws-mfa-proc login --profile mfa"]);
 }

@@ -49,3 +49,38 @@ fn the_lock_directory_is_0700_and_its_files_0600_even_under_umask_000() {
         "the typed code is in {holding_the_code:?}"
     );
 }
+
+#[test]
+fn at_the_most_verbose_logging_no_secret_reaches_stderr_or_a_file() {
+    let (mut rig, _sts) = with_standin();
+    rig.set_env("AWS_MFA_PROC_LOG", "trace");
+    // Logging in: the prompt, STS, the keychain and the kernel copy all log.
+    let mut pty = rig.pty_captured("aws-mfa-proc", &["login", "--profile", "mfa"]);
+    pty.expect(PROMPT);
+    pty.send_line("123456");
+    let (login, _) = pty.wait_captured();
+    assert!(login.status.success(), "{}", login.stderr);
+    assert!(
+        login.stderr.contains("aws-mfa-proc: debug:"),
+        "logging is on: {}",
+        login.stderr
+    );
+    assert_no_secret("login's stderr", &login.stderr);
+    // Every way the session is handed out; `run` checks each one's stderr.
+    for args in [
+        &["--profile", "mfa"][..],
+        &["env", "--profile", "mfa"],
+        &["exec", "--profile", "mfa", "--", "true"],
+        &["status"],
+        &["logout", "--profile", "mfa"],
+    ] {
+        let out = detached(&rig, "aws-mfa-proc", args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("debug:"),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // Dropping the rig audits every file under it.
+}

@@ -2,11 +2,13 @@
 
 mod bad_config;
 mod bench;
+mod cases;
 mod clients;
 mod direnv;
 mod examples;
 mod exec;
 mod faults;
+mod front_door;
 mod hygiene;
 mod keychain;
 mod parallel;

@@ -20,10 +20,12 @@
 //! behind, and those copies until their kernel timeout.)
 //!
 //! # The leak audit
-//! Every child runs with `AWS_MFA_PROC_LOG=trace`, the tool's most verbose logging.
-//! When a `Rig` is dropped at the end of a test that has not already failed, every file
-//! under [`Rig::dir`] is searched for [`crate::support::KNOWN_SECRETS`], and the drop
-//! panics naming each file that holds one. What the programs under test print on
+//! Children run without diagnostics, as users run the tool, so cache hits are served by
+//! the `aws-mfa-proc` front door; a test that wants the most verbose logging sets
+//! `AWS_MFA_PROC_LOG=trace` itself (see hygiene.rs). When a `Rig` is dropped at the
+//! end of a test that has not already failed, every file under [`Rig::dir`] is
+//! searched for [`crate::support::KNOWN_SECRETS`], and the drop panics naming each file
+//! that holds one. What the programs under test print on
 //! *stdout* is where credentials legitimately go (to the SDK that ran the helper), so the
 //! rig captures stdout into a separate directory ([`Rig::stdout_dir`]) that is not
 //! searched; stderr captures stay under [`Rig::dir`] and are searched.
@@ -47,7 +49,7 @@
 //! - [`Rig::env`] is the *whole* environment for a child: HOME, XDG_*,
 //!   DBUS_SESSION_BUS_ADDRESS, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE,
 //!   AWS_ENDPOINT_URL (moto), AWS_EC2_METADATA_DISABLED=true, AWS_REGION and
-//!   AWS_DEFAULT_REGION ([`REGION`]), AWS_MFA_PROC_LOG=trace, LANG=C.UTF-8, TERM=xterm
+//!   AWS_DEFAULT_REGION ([`REGION`]), LANG=C.UTF-8, TERM=xterm
 //!   and PATH. PATH is: the directory of the `aws-mfa-proc` binary under test, the
 //!   venv's `bin`, `node_modules/.bin`, the directory of the host's `node` when that
 //!   is not already `/usr/bin` or `/bin`, then `/usr/bin:/bin`. Nothing else comes from
@@ -296,7 +298,6 @@ impl Rig {
                 ("AWS_EC2_METADATA_DISABLED", "true".into()),
                 ("AWS_REGION", REGION.into()),
                 ("AWS_DEFAULT_REGION", REGION.into()),
-                ("AWS_MFA_PROC_LOG", "trace".into()),
                 ("TERM", "xterm".into()),
             ]
             .map(|(key, value)| (key.to_owned(), value)),

@@ -37,8 +37,8 @@ pub const INVALID_KEYS: &str = "222222";
 pub const WRONG_SERIAL: &str = "333333";
 pub const SLOW_CODE: &str = "444444";
 
-pub const SESSION_SECRET: &str = "standin-session-secret-Zq8v";
-pub const SESSION_TOKEN_PREFIX: &str = "standin-session-token-";
+pub const SESSION_SECRET: &str = "standinSessionSecretZq8v";
+pub const SESSION_TOKEN_PREFIX: &str = "standinSessionToken";
 
 /// How long a [`NO_ANSWER`] connection is held if the client never hangs up.
 const HOLD: Duration = Duration::from_secs(60);

@@ -8,7 +8,7 @@ use crate::standin::{self, StandIn};
 
 /// Long-term keys the tests store; distinctive, so a leak is easy to find.
 pub const LONG_TERM_ID: &str = "AKIATESTLONGTERM0001";
-pub const LONG_TERM_SECRET: &str = "longterm-secret-Xy7Kq2Vb9Lm4Np6Rt8";
+pub const LONG_TERM_SECRET: &str = "longtermSecretXy7Kq2Vb9Lm4Np6Rt8";
 /// What moto returns for every GetSessionToken.
 pub const MOTO_SESSION_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY";
 pub const MOTO_SESSION_TOKEN_START: &str = "AQoEXAMPLEH4aoAH0gNCAPyJxz4BlCFFxWNE1OPTgk5Tth";
@@ -22,7 +22,7 @@ pub const KNOWN_SECRETS: [&str; 5] = [
     standin::SESSION_TOKEN_PREFIX,
 ];
 pub const PROMPT: &str = "MFA code for profile `mfa`";
-/// The tool's log lines start so; every rig turns them all on (AWS_MFA_PROC_LOG=trace).
+/// The tool's log lines start so (with `-v` or AWS_MFA_PROC_LOG=debug).
 const LOG_LINE_PREFIXES: [&str; 2] = ["aws-mfa-proc: debug:", "aws-mfa-proc: trace:"];
 /// No step of a test may take this long: a guard against hangs, not a timing check.
 pub const HANG_GUARD: Duration = Duration::from_secs(20);
@@ -240,4 +240,36 @@ pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::P
         }
     }
     found
+}
+
+/// Ends a test that cannot run here, saying why (Rust has no runtime skip: the line on
+/// stderr, shown with `--nocapture` and in CI logs, is the record).
+pub fn skip(reason: &str) {
+    let name = std::thread::current().name().unwrap_or("?").to_owned();
+    eprintln!("SKIPPED {name}: {reason}");
+}
+
+/// Whether this process can use the user's kernel keyring (keyutils; not blocked by a
+/// container's seccomp profile).
+pub fn kernel_keyring_usable() -> bool {
+    Command::new("/usr/bin/keyctl")
+        .args(["show", "@u"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// STS gives up after 12 s (connect 3 s, attempts of 5 s, 3 attempts): a failure that
+/// needs no STS call must come well before that. A behavioural bound, not a timing.
+pub const STS_DEADLINE: Duration = Duration::from_secs(12);
+
+/// Panics unless `elapsed` is shorter than [`STS_DEADLINE`]: the call failed without
+/// waiting on STS, a person, or a lock.
+pub fn assert_failed_before_the_sts_deadline(what: &str, elapsed: Duration) {
+    eprintln!("{what} failed after {elapsed:?}");
+    assert!(
+        elapsed < STS_DEADLINE,
+        "{what} took {elapsed:?}: it must fail before the STS deadline ({STS_DEADLINE:?}) could pass"
+    );
 }

@@ -9,58 +9,82 @@
 //!
 //! Invariants:
 //! - the user's own files are never modified;
-//! - the private file is 0600 in the 0700 runtime directory and is removed when the
-//!   program ends; files left by an exec that was killed are removed by the next one;
+//! - the private file is 0600 in the private runtime directory and is removed when the
+//!   program ends; files left by an exec that was killed are removed by the next one,
+//!   through the checked directory handle only;
 //! - stdin, stdout and stderr are the program's own; its exit code (or the signal that
 //!   ended it) is passed on; signals sent to us are passed to it;
 //! - an exec inside an exec is refused: the inner one would see the outer credentials.
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use zeroize::Zeroizing;
-
-use crate::config::{Environment, Target};
+use super::Ctx;
+use crate::cli::ExecArgs;
+use crate::config::Target;
 use crate::credentials::{SessionCredentials, iso8601};
-use crate::lock;
+use crate::error::Error;
+use crate::output;
+use crate::runtime::RuntimeDir;
+use crate::session::Mode;
+use crate::system::CREDENTIAL_VARIABLES;
 
 /// Set in the program's environment: the profile it runs under.
-pub const MARKER: &str = "AWS_MFA_PROC_EXEC";
+pub(crate) const MARKER: &str = "AWS_MFA_PROC_EXEC";
 
 #[derive(Debug, thiserror::Error)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     #[error(
         "already inside `aws-mfa-proc exec` for profile `{0}`; run the command directly (its environment holds the credentials already)"
     )]
     Nested(String),
     #[error("cannot write the private credentials file {path}: {detail}")]
-    File { path: PathBuf, detail: String },
+    File { path: String, detail: String },
     #[error("cannot run `{program}`: {detail}")]
     Spawn { program: String, detail: String },
 }
 
-pub fn refuse_nesting(env: &dyn Environment) -> Result<(), ExecError> {
-    match env.var(MARKER) {
-        Some(outer) => Err(ExecError::Nested(outer)),
-        None => Ok(()),
+pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ExecArgs) -> Result<u8, Error> {
+    if let Some(outer) = ctx.env.var(MARKER) {
+        return Err(Error::Input(ExecError::Nested(outer).to_string()));
     }
+    let target = ctx.target()?;
+    let served = ctx.credentials(&target, Mode::Cached)?;
+    // The private credentials file holds the MFA session, whatever the target.
+    let mfa_session = match (&target, served.mfa_session) {
+        (Target::Session(_), _) => served.credentials.clone(),
+        (Target::Role(_), Some(mfa)) => mfa,
+        (Target::Role(role), None) => {
+            ctx.credentials(&Target::Session(role.mfa.clone()), Mode::Cached)?
+                .credentials
+        }
+    };
+    let dir = ctx.runtime.dir()?;
+    spawn(
+        dir,
+        &target,
+        &served.credentials,
+        &mfa_session,
+        &args.command,
+    )
+    .map_err(|e| Error::Exec(target.profile().into(), e))
 }
 
 /// Runs `command` with `credentials` (the target's) in its environment and `mfa_session`
 /// in its private credentials file; its exit code, or 128 + the signal that ended it.
-pub fn run(
-    env: &dyn Environment,
+fn spawn(
+    dir: &RuntimeDir,
     target: &Target,
     credentials: &SessionCredentials,
     mfa_session: &SessionCredentials,
-    command: &[OsString],
+    command: &[std::ffi::OsString],
 ) -> Result<u8, ExecError> {
-    let dir = lock::directory(env);
-    sweep(&dir);
-    let file = PrivateFile::write(&dir, &target.mfa().profile, mfa_session)?;
+    sweep(dir);
+    let file = PrivateFile::write(dir, &target.mfa().profile, mfa_session)?;
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut child = Command::new(program);
+    for name in CREDENTIAL_VARIABLES {
+        child.env_remove(name);
+    }
     child
         .args(args)
         .env("AWS_ACCESS_KEY_ID", &credentials.access_key_id)
@@ -70,7 +94,7 @@ pub fn run(
         )
         .env("AWS_SESSION_TOKEN", credentials.session_token.expose())
         .env("AWS_CREDENTIAL_EXPIRATION", iso8601(credentials.expiration))
-        .env("AWS_SHARED_CREDENTIALS_FILE", &file.path)
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.file_path(&file.name))
         .env("AWS_SDK_LOAD_CONFIG", "1")
         .env(MARKER, target.profile());
     if let Some(region) = target.profile_region() {
@@ -104,52 +128,46 @@ fn exit_code(status: std::process::ExitStatus) -> u8 {
 }
 
 /// The per-run credentials file; removed on drop.
-struct PrivateFile {
-    path: PathBuf,
+struct PrivateFile<'a> {
+    dir: &'a RuntimeDir,
+    name: String,
 }
 
-impl PrivateFile {
-    fn write(dir: &Path, profile: &str, c: &SessionCredentials) -> Result<PrivateFile, ExecError> {
-        let path = dir.join(format!("exec-{}.credentials", std::process::id()));
-        let text = Zeroizing::new(format!(
-            "# Written by aws-mfa-proc exec for one program run; removed when it ends.\n[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
-            c.access_key_id,
-            c.secret_access_key.expose(),
-            c.session_token.expose()
-        ));
-        let fail = |detail: String| ExecError::File {
-            path: path.clone(),
-            detail,
-        };
-        lock::ensure_private_dir(dir).map_err(|e| fail(e.to_string()))?;
-        lock::write_private(&path, text.as_bytes()).map_err(|e| fail(e.to_string()))?;
-        Ok(PrivateFile { path })
+impl<'a> PrivateFile<'a> {
+    fn write(
+        dir: &'a RuntimeDir,
+        profile: &str,
+        c: &SessionCredentials,
+    ) -> Result<PrivateFile<'a>, ExecError> {
+        let name = format!("exec-{}.credentials", std::process::id());
+        let text = output::credentials_file(profile, c);
+        dir.write_file(&name, text.as_bytes())
+            .map_err(|e| ExecError::File {
+                path: dir.file_path(&name).display().to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(PrivateFile { dir, name })
     }
 }
 
-impl Drop for PrivateFile {
+impl Drop for PrivateFile<'_> {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let _ = self.dir.remove(&self.name);
     }
 }
 
 /// Removes credentials files of execs that no longer run (killed before cleaning up).
-fn sweep(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
+fn sweep(dir: &RuntimeDir) {
+    for name in dir.names() {
         let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("exec-"))
+            .strip_prefix("exec-")
             .and_then(|n| n.strip_suffix(".credentials"))
             .and_then(|n| n.parse::<u32>().ok())
         else {
             continue;
         };
         if !signals::alive(pid) {
-            let _ = std::fs::remove_file(entry.path());
+            let _ = dir.remove(&name);
         }
     }
 }
@@ -162,7 +180,7 @@ mod signals {
     /// While `wait` runs: SIGTERM, SIGHUP and SIGUSR1/2 sent to us go to the child.
     /// SIGINT and SIGQUIT from the terminal reach the child by themselves (same process
     /// group); we only survive them, so the credentials file is removed afterwards.
-    pub fn forward_while<T>(
+    pub(super) fn forward_while<T>(
         child: u32,
         wait: impl FnOnce() -> std::io::Result<T>,
     ) -> std::io::Result<T> {
@@ -187,7 +205,7 @@ mod signals {
         result
     }
 
-    pub fn alive(pid: u32) -> bool {
+    pub(super) fn alive(pid: u32) -> bool {
         std::path::Path::new(&format!("/proc/{pid}")).exists()
             || rustix::process::Pid::from_raw(pid as i32)
                 .is_some_and(|p| rustix::process::test_kill_process(p).is_ok())
@@ -196,14 +214,14 @@ mod signals {
 
 #[cfg(not(unix))]
 mod signals {
-    pub fn forward_while<T>(
+    pub(super) fn forward_while<T>(
         _child: u32,
         wait: impl FnOnce() -> std::io::Result<T>,
     ) -> std::io::Result<T> {
         wait()
     }
 
-    pub fn alive(_pid: u32) -> bool {
+    pub(super) fn alive(_pid: u32) -> bool {
         true
     }
 }

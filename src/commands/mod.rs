@@ -1,0 +1,149 @@
+//! One file per subcommand, each with the same signature:
+//! `run(ctx: &mut Ctx, args) -> Result<exit code, Error>`.
+//!
+//! [`Ctx`] carries the side effects (environment, clock, keychain and its kernel
+//! copies, STS, the terminal, stdout, the runtime directory) and the profile the command
+//! line selected; commands reach the world only through it.
+//!
+//! Invariant: no command prints a secret except to stdout, and only `serve`, `env` and
+//! `exec` (to its program) hand credentials out at all.
+
+pub(crate) mod add;
+pub(crate) mod env;
+pub(crate) mod exec;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod remove;
+pub(crate) mod serve;
+pub(crate) mod status;
+
+use std::cell::OnceCell;
+use std::io::Write;
+
+use crate::cache::Cache;
+use crate::config::{Config, ConfigError, Target, fast};
+use crate::error::Error;
+use crate::prompt::{Terminal, Typed};
+use crate::runtime::LazyRuntime;
+use crate::session::{self, Deps, Mode, Served};
+use crate::sts::Sts;
+use crate::system::{Clock, Environment};
+
+/// What every command works with.
+pub(crate) struct Ctx<'a> {
+    pub env: &'a dyn Environment,
+    pub clock: &'a dyn Clock,
+    pub cache: &'a Cache,
+    pub sts: &'a dyn Sts,
+    pub terminal: &'a mut dyn Terminal,
+    pub out: &'a mut dyn Write,
+    pub runtime: &'a LazyRuntime<'a>,
+    /// `--profile`, wherever it was given.
+    pub profile: Option<String>,
+    /// `--source-profile`, wherever it was given.
+    pub source_profile: Option<String>,
+    /// Every profile, parsed when first needed: a cache hit with `--profile` never is.
+    config: OnceCell<Result<Config, ConfigError>>,
+}
+
+impl<'a> Ctx<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        env: &'a dyn Environment,
+        clock: &'a dyn Clock,
+        cache: &'a Cache,
+        sts: &'a dyn Sts,
+        terminal: &'a mut dyn Terminal,
+        out: &'a mut dyn Write,
+        runtime: &'a LazyRuntime<'a>,
+    ) -> Ctx<'a> {
+        Ctx {
+            env,
+            clock,
+            cache,
+            sts,
+            terminal,
+            out,
+            runtime,
+            profile: None,
+            source_profile: None,
+            config: OnceCell::new(),
+        }
+    }
+
+    /// Every profile of both files.
+    pub(crate) fn config(&self) -> Result<&Config, Error> {
+        self.config
+            .get_or_init(|| Config::load(self.env))
+            .as_ref()
+            .map_err(|source| Error::Config {
+                profile: self.profile.clone(),
+                source: source.clone(),
+            })
+    }
+
+    /// What the selected profile asks for: read from its sections alone when it can
+    /// be, else from every profile (which also gives the better error).
+    pub(crate) fn target(&self) -> Result<Target, Error> {
+        if let Some(profile) = &self.profile
+            && let Some(target) = fast::target(self.env, profile, self.source_profile.as_deref())
+        {
+            crate::debug!("{}", describe(&target));
+            return Ok(target);
+        }
+        let config = self.config()?;
+        let profile = config
+            .choose_profile(self.profile.as_deref())
+            .map_err(|source| Error::Config {
+                profile: self.profile.clone(),
+                source,
+            })?;
+        let target = config
+            .target(self.env, &profile, self.source_profile.as_deref())
+            .map_err(|source| Error::Config {
+                profile: Some(profile),
+                source,
+            })?;
+        crate::debug!(
+            "{} (config {})",
+            describe(&target),
+            config.config_path().display()
+        );
+        Ok(target)
+    }
+
+    /// `target`'s credentials, from the cache or made anew (asking on the terminal).
+    pub(crate) fn credentials(&mut self, target: &Target, mode: Mode) -> Result<Served, Error> {
+        let mut codes = Typed(&mut *self.terminal);
+        let mut deps = Deps {
+            cache: self.cache,
+            sts: self.sts,
+            codes: &mut codes,
+            clock: self.clock,
+            runtime: self.runtime,
+        };
+        session::get(target, &mut deps, mode)
+            .map_err(|e| Error::Session(target.profile().to_string(), e))
+    }
+}
+
+/// One line on what a profile asks for, for diagnostics.
+fn describe(target: &Target) -> String {
+    let mfa = target.mfa();
+    let role = match target {
+        Target::Role(r) => format!("role {} ({} s) with ", r.role_arn, r.duration.as_secs()),
+        Target::Session(_) => String::new(),
+    };
+    format!(
+        "profile `{}`: {role}MFA session of {} ({} s), keys in {}, STS region {}{}",
+        target.profile(),
+        mfa.mfa_serial,
+        mfa.duration.as_secs(),
+        mfa.keys.describe(),
+        mfa.region,
+        mfa.endpoint
+            .as_ref()
+            .map(|e| format!(", endpoint {e}"))
+            .unwrap_or_default()
+    )
+}

@@ -1,0 +1,31 @@
+//! `remove NAME`: delete the stored long-term keys and the sessions and roles made from them.
+
+use super::Ctx;
+use super::add::forget_sessions_of;
+use crate::cache;
+use crate::cli::RemoveArgs;
+use crate::error::Error;
+use crate::output;
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, args: &RemoveArgs) -> Result<u8, Error> {
+    let name = &args.name;
+    let keychain_error = |e| Error::Keychain(name.clone(), e);
+    let removed = ctx
+        .cache
+        .vault
+        .delete(&cache::keys_item(name))
+        .map_err(keychain_error)?;
+    forget_sessions_of(ctx, name).map_err(keychain_error)?;
+    let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
+    output::report(
+        ctx.out,
+        &if removed {
+            format!(
+                "Removed the keys of `{name}`, and the sessions and roles made from them, from the {backend}"
+            )
+        } else {
+            format!("No keys were stored for `{name}` in the {backend}")
+        },
+    );
+    Ok(0)
+}

@@ -1,0 +1,119 @@
+//! Every way a configuration can be wrong, each with the fix.
+//!
+//! Invariant: each message is one line that says what is wrong, in which file or
+//! profile, and what to change; it never quotes a secret (values are truncated and
+//! only ever come from non-secret keys).
+
+use std::path::PathBuf;
+
+use super::model::{MFA_PROFILE_KEY, ROLE_ARN_KEY, ROLE_DURATION_KEY};
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error(
+        "cannot read {path}: {detail}. Fix the path or its permissions, or point {env_var} at a readable file"
+    )]
+    Unreadable {
+        path: PathBuf,
+        env_var: &'static str,
+        detail: String,
+    },
+    #[error("{path} is not UTF-8 text. Fix the file, or point {env_var} at another")]
+    NotText {
+        path: PathBuf,
+        env_var: &'static str,
+    },
+    #[error("cannot parse {path}: {detail}. Fix that line and retry")]
+    Malformed { path: PathBuf, detail: String },
+    #[error("profile `{profile}` is not in {path}. {hint}")]
+    UnknownProfile {
+        profile: String,
+        path: PathBuf,
+        hint: String,
+    },
+    #[error(
+        "no profile in {path} runs aws-mfa-proc. Add one, e.g. [profile mfa] with `credential_process = aws-mfa-proc --profile mfa` and `mfa_serial`, or pass --profile NAME"
+    )]
+    NoHelperProfile { path: PathBuf },
+    #[error(
+        "several profiles run aws-mfa-proc ({names}); say which with --profile NAME on the credential_process line"
+    )]
+    AmbiguousProfile { names: String },
+    #[error(
+        "profile `{profile}` has no `mfa_serial`. Add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE` (IAM console → Security credentials → MFA)"
+    )]
+    MissingMfaSerial { profile: String },
+    #[error(
+        "profile `{profile}`: `mfa_serial` is not an MFA device ARN or serial number ({reason}). Copy it from IAM console → Security credentials → MFA, e.g. arn:aws:iam::111111111111:mfa/alice"
+    )]
+    BadMfaSerial { profile: String, reason: String },
+    #[error(
+        "profile `{profile}`: `{key} = {value}` is not a number of seconds from {min} to {max}. Fix or remove it (default {default})"
+    )]
+    BadDuration {
+        profile: String,
+        key: &'static str,
+        value: String,
+        min: u64,
+        max: u64,
+        default: u64,
+    },
+    #[error(
+        "profile `{profile}`: `{ROLE_DURATION_KEY} = {seconds}` is longer than AWS allows here: a role assumed with an MFA session is role chaining, which AWS caps at 3600 s (1 hour). Set it to 3600 or less; aws-mfa-proc renews the role without asking for a code while the MFA session lasts"
+    )]
+    RoleTooLong { profile: String, seconds: u64 },
+    #[error(
+        "profile `{profile}` sets `{ROLE_ARN_KEY}` but not `{MFA_PROFILE_KEY}`. Add `{MFA_PROFILE_KEY} = NAME` naming the profile with your mfa_serial"
+    )]
+    MissingMfaProfile { profile: String },
+    #[error(
+        "profile `{profile}`: `{MFA_PROFILE_KEY} = {mfa_profile}` {problem}. Name the profile that holds mfa_serial (and runs `aws-mfa-proc --profile NAME`)"
+    )]
+    BadMfaProfile {
+        profile: String,
+        mfa_profile: String,
+        problem: &'static str,
+    },
+    #[error(
+        "profile `{profile}`: `{ROLE_ARN_KEY} = {value}` is not a role ARN. Use arn:aws:iam::ACCOUNT:role/NAME"
+    )]
+    BadRoleArn { profile: String, value: String },
+    #[error(
+        "profile `{profile}` is a role profile for the SDKs (role_arn {role_arn}, source_profile = {source_profile}): the SDK assumes that role itself with the credentials of `{source_profile}`. Here use --profile {source_profile}; or, to have aws-mfa-proc assume and cache the role, give the profile `credential_process` and `aws_mfa_proc_role_arn` instead (see docs/configuration.md)"
+    )]
+    SdkRoleProfile {
+        profile: String,
+        role_arn: String,
+        source_profile: String,
+    },
+    #[error(
+        "profile `{profile}` sets `{key}`, which must not sit beside credential_process: {why}"
+    )]
+    ForbiddenKey {
+        profile: String,
+        key: &'static str,
+        why: &'static str,
+    },
+    #[error(
+        "profile `{profile}`: --source-profile `{source_profile}` has no aws_access_key_id and aws_secret_access_key in {path}. Add them there, or store the keys with `aws-mfa-proc add {profile}` and drop --source-profile"
+    )]
+    NoStaticKeys {
+        profile: String,
+        source_profile: String,
+        path: PathBuf,
+    },
+    #[error("profile name `{0}` is not usable: profile names are 1 to 128 printable characters")]
+    BadProfileName(String),
+}
+
+impl ConfigError {
+    /// Whether the message already names a profile.
+    pub(crate) fn names_profile(&self) -> bool {
+        !matches!(
+            self,
+            ConfigError::Unreadable { .. }
+                | ConfigError::NotText { .. }
+                | ConfigError::Malformed { .. }
+        )
+    }
+}

@@ -1,0 +1,350 @@
+//! Profile settings, read with the AWS SDK's own profile parser.
+//!
+//! The job is split:
+//! - [`model`]: what a profile asks for, as plain data ([`Target`]);
+//! - [`files`]: finding and opening the two files;
+//! - this module: the full loader, which parses both files whole and resolves a profile;
+//! - [`fast`]: the cached-path loader, which parses only the sections a profile needs;
+//! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
+//! - [`command_line`]: the `credential_process` line, split as a shell splits it.
+//!
+//! Invariants:
+//! - the text is parsed by `aws_config::profile::load`, never by a parser of our own
+//!   (the fast loader only chooses which sections to hand it);
+//! - every setting is validated here, so the rest of the program handles only good values;
+//! - nothing here touches the network, the keychain or the terminal.
+
+mod command_line;
+mod error;
+pub(crate) mod fast;
+mod files;
+mod model;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use aws_config::profile::{Profile, ProfileSet};
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_types::os_shim_internal::{Env, Fs};
+
+pub(crate) use command_line::{flag_value, runs_us};
+pub(crate) use error::ConfigError;
+pub(crate) use files::{FileKind, Paths};
+pub(crate) use model::*;
+
+use crate::credentials::LongTermKeys;
+use crate::secret::Secret;
+use crate::system::Environment;
+use rules::{check_mfa_serial, check_profile_name, seconds, truncate};
+
+/// The parsed config and credentials files.
+pub(crate) struct Config {
+    profiles: ProfileSet,
+    paths: Paths,
+    /// The config file's text: headers the SDK ignores (`[mfa]`) are found in it.
+    config_text: String,
+}
+
+impl Config {
+    pub(crate) fn load(env: &dyn Environment) -> Result<Config, ConfigError> {
+        let paths = Paths::locate(env);
+        let config_text = files::read_text(&paths.config, FileKind::Config)?;
+        let credentials_text = files::read_text(&paths.credentials, FileKind::Credentials)?;
+        Config::parse(paths, config_text, &credentials_text)
+    }
+
+    /// Parses the two files' text; `load` without the file system.
+    pub(crate) fn parse(
+        paths: Paths,
+        config_text: String,
+        credentials_text: &str,
+    ) -> Result<Config, ConfigError> {
+        let profiles = parse(&[
+            (EnvConfigFileKind::Config, &config_text),
+            (EnvConfigFileKind::Credentials, credentials_text),
+        ])
+        .map_err(|detail| {
+            // Say which file: parse each alone (only on this error path).
+            let culprit = if parse(&[(EnvConfigFileKind::Config, &config_text)]).is_err() {
+                &paths.config
+            } else {
+                &paths.credentials
+            };
+            ConfigError::Malformed {
+                path: culprit.clone(),
+                detail,
+            }
+        })?;
+        Ok(Config {
+            profiles,
+            paths,
+            config_text,
+        })
+    }
+
+    pub(crate) fn config_path(&self) -> &Path {
+        &self.paths.config
+    }
+
+    /// Profiles whose `credential_process` runs aws-mfa-proc, sorted.
+    pub(crate) fn helper_profiles(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .profiles
+            .profiles()
+            .filter(|name| {
+                self.profiles
+                    .get_profile(name)
+                    .and_then(|p| p.get("credential_process"))
+                    .is_some_and(runs_us)
+            })
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The profile to serve: the one named, or else the only one that runs aws-mfa-proc.
+    pub(crate) fn choose_profile(&self, named: Option<&str>) -> Result<String, ConfigError> {
+        if let Some(name) = named {
+            return Ok(name.to_string());
+        }
+        match self.helper_profiles().as_slice() {
+            [] => Err(ConfigError::NoHelperProfile {
+                path: self.paths.config.clone(),
+            }),
+            [one] => Ok(one.to_string()),
+            many => Err(ConfigError::AmbiguousProfile {
+                names: many.join(", "),
+            }),
+        }
+    }
+
+    /// What `profile` asks for: its MFA session, or a role assumed with one.
+    /// `source_profile` is the `--source-profile` given on the command line; without
+    /// it, the one on the profile's credential_process line counts.
+    pub(crate) fn target(
+        &self,
+        env: &dyn Environment,
+        profile: &str,
+        source_profile: Option<&str>,
+    ) -> Result<Target, ConfigError> {
+        let section = self.section(profile)?;
+        let Some(role_arn) = section.get(ROLE_ARN_KEY) else {
+            return self
+                .settings(env, profile, source_profile)
+                .map(Target::Session);
+        };
+        let err_profile = || profile.to_string();
+        if !(role_arn.starts_with("arn:") && role_arn.contains(":role/") && role_arn.len() <= 2048)
+        {
+            return Err(ConfigError::BadRoleArn {
+                profile: err_profile(),
+                value: truncate(role_arn, 80),
+            });
+        }
+        let mfa_profile =
+            section
+                .get(MFA_PROFILE_KEY)
+                .ok_or_else(|| ConfigError::MissingMfaProfile {
+                    profile: err_profile(),
+                })?;
+        let bad_mfa_profile = |problem| ConfigError::BadMfaProfile {
+            profile: err_profile(),
+            mfa_profile: truncate(mfa_profile, 40),
+            problem,
+        };
+        if mfa_profile == profile {
+            return Err(bad_mfa_profile("names this profile itself"));
+        }
+        check_profile_name(mfa_profile)?;
+        match self.profiles.get_profile(mfa_profile) {
+            None => return Err(bad_mfa_profile("is not in the config")),
+            Some(p) if p.get(ROLE_ARN_KEY).is_some() => {
+                return Err(bad_mfa_profile("is a role profile itself"));
+            }
+            Some(_) => {}
+        }
+        let mfa = self.settings(env, mfa_profile, source_profile)?;
+        let duration = seconds(
+            section,
+            profile,
+            ROLE_DURATION_KEY,
+            MAX_ROLE_DURATION,
+            (MIN_ROLE_DURATION, std::time::Duration::from_secs(43_200)),
+        )?;
+        if duration > MAX_ROLE_DURATION {
+            return Err(ConfigError::RoleTooLong {
+                profile: err_profile(),
+                seconds: duration.as_secs(),
+            });
+        }
+        let profile_region = section.get("region").map(str::to_string);
+        Ok(Target::Role(RoleSettings {
+            profile: profile.to_string(),
+            role_arn: role_arn.to_string(),
+            duration,
+            region: profile_region.clone().unwrap_or_else(|| mfa.region.clone()),
+            profile_region,
+            endpoint: rules::endpoint(env, section).or_else(|| mfa.endpoint.clone()),
+            mfa,
+        }))
+    }
+
+    /// Validated settings of the MFA profile `profile`.
+    pub(crate) fn settings(
+        &self,
+        env: &dyn Environment,
+        profile: &str,
+        source_profile: Option<&str>,
+    ) -> Result<Settings, ConfigError> {
+        let section = self.section(profile)?;
+        let mfa_serial =
+            section
+                .get("mfa_serial")
+                .ok_or_else(|| ConfigError::MissingMfaSerial {
+                    profile: profile.to_string(),
+                })?;
+        check_mfa_serial(mfa_serial).map_err(|reason| ConfigError::BadMfaSerial {
+            profile: profile.to_string(),
+            reason,
+        })?;
+        let duration = seconds(
+            section,
+            profile,
+            DURATION_KEY,
+            DEFAULT_DURATION,
+            (MIN_DURATION, MAX_DURATION),
+        )?;
+        let from_line = section
+            .get("credential_process")
+            .and_then(|line| flag_value(line, "--source-profile"));
+        let keys = match source_profile.map(str::to_string).or(from_line) {
+            None => KeySource::Keychain(profile.to_string()),
+            Some(src) => {
+                check_profile_name(&src)?;
+                let static_keys = self.profiles.get_profile(&src).and_then(|p| {
+                    Some(LongTermKeys {
+                        access_key_id: p.get("aws_access_key_id")?.to_string(),
+                        secret_access_key: Secret::new(p.get("aws_secret_access_key")?.to_string()),
+                    })
+                });
+                let keys = static_keys.ok_or_else(|| ConfigError::NoStaticKeys {
+                    profile: profile.to_string(),
+                    source_profile: src.clone(),
+                    path: self.paths.credentials.clone(),
+                })?;
+                KeySource::SharedProfile { profile: src, keys }
+            }
+        };
+        Ok(Settings {
+            profile: profile.to_string(),
+            mfa_serial: mfa_serial.to_string(),
+            region: section.get("region").unwrap_or(DEFAULT_REGION).to_string(),
+            profile_region: section.get("region").map(str::to_string),
+            duration,
+            keys,
+            endpoint: rules::endpoint(env, section),
+        })
+    }
+
+    /// The profile's section, checked for keys that must not sit beside credential_process.
+    fn section(&self, profile: &str) -> Result<&Profile, ConfigError> {
+        check_profile_name(profile)?;
+        let section =
+            self.profiles
+                .get_profile(profile)
+                .ok_or_else(|| ConfigError::UnknownProfile {
+                    profile: profile.to_string(),
+                    path: self.paths.config.clone(),
+                    hint: self.unknown_profile_hint(profile),
+                })?;
+        if let Some(role_arn) = section.get("role_arn") {
+            return Err(ConfigError::SdkRoleProfile {
+                profile: profile.to_string(),
+                role_arn: truncate(role_arn, 100),
+                source_profile: section.get("source_profile").unwrap_or("?").to_string(),
+            });
+        }
+        for (key, why) in rules::FORBIDDEN_KEYS {
+            if section.get(key).is_some() {
+                return Err(ConfigError::ForbiddenKey {
+                    profile: profile.to_string(),
+                    key,
+                    why,
+                });
+            }
+        }
+        Ok(section)
+    }
+
+    /// The `--profile` that `profile`'s credential_process line asks for, if any.
+    pub(crate) fn served_profile(&self, profile: &str) -> Option<String> {
+        let line = self
+            .profiles
+            .get_profile(profile)?
+            .get("credential_process")?;
+        flag_value(line, "--profile")
+    }
+
+    /// The first key in `profile` that makes SDKs use it instead of running us.
+    pub(crate) fn shadowing_key(&self, profile: &str) -> Option<&'static str> {
+        let section = self.profiles.get_profile(profile)?;
+        rules::SHADOWING_KEYS
+            .iter()
+            .copied()
+            .find(|k| section.get(k).is_some())
+    }
+
+    /// Does the config file have a `[NAME]` header, which the SDKs ignore there?
+    pub(crate) fn has_unprefixed_section(&self, name: &str) -> bool {
+        let header = format!("[{name}]");
+        name != "default" && self.config_text.lines().any(|l| l.trim() == header)
+    }
+
+    fn unknown_profile_hint(&self, profile: &str) -> String {
+        if self.has_unprefixed_section(profile) {
+            return format!(
+                "It has a section [{profile}], which the SDKs ignore in the config file: write [profile {profile}]"
+            );
+        }
+        match self.helper_profiles().as_slice() {
+            [] => "Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)".to_string(),
+            names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
+        }
+    }
+}
+
+/// Parses file contents with the SDK's parser. Given contents, its loader does no I/O and
+/// its future is ready at the first poll: no async runtime is needed on this path.
+fn parse(files: &[(EnvConfigFileKind, &str)]) -> Result<ProfileSet, String> {
+    let files = files
+        .iter()
+        .fold(EnvConfigFiles::builder(), |b, (kind, text)| {
+            b.with_contents(*kind, *text)
+        })
+        .build();
+    let (fs, env) = (Fs::real(), Env::real());
+    let load = aws_config::profile::load(&fs, &env, &files, Some(Cow::Borrowed("default")));
+    match now_or_never(load) {
+        Some(Ok(profiles)) => Ok(profiles),
+        // The SDK's message spans lines and names no file: make it one line.
+        Some(Err(e)) => Err(crate::error::chain(&e)
+            .replace("error parsing  on", "error on")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")),
+        None => Err("the profile loader did not finish".into()),
+    }
+}
+
+/// Polls a future once; `None` if it is not ready. The profile loader is ready at once.
+fn now_or_never<F: std::future::Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(output) => Some(output),
+        std::task::Poll::Pending => None,
+    }
+}

@@ -1,0 +1,124 @@
+//! What a profile asks aws-mfa-proc for, as plain data: no I/O, no parsing.
+//!
+//! Invariant: values here were validated by the loader ([`super::Config`]); the rest of
+//! the program handles only good values. Our own keys carry the prefix
+//! `aws_mfa_proc_`, so no SDK mistakes them for its own.
+
+use std::time::Duration;
+
+use crate::credentials::LongTermKeys;
+
+/// Session length for GetSessionToken, in seconds.
+pub(crate) const DURATION_KEY: &str = "aws_mfa_proc_session_duration";
+/// Default session length: 12 hours, STS's own default.
+pub(crate) const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+/// Never hand out credentials with less than this left: botocore refreshes at 15 minutes.
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+/// The shortest session worth having: usable for at least 15 minutes past the margin.
+pub(crate) const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 15 * 60);
+/// STS's ceiling for IAM users.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(129_600);
+pub(crate) const DEFAULT_REGION: &str = "us-east-1";
+/// On a profile that has aws-mfa-proc assume a role itself: the role to assume...
+pub(crate) const ROLE_ARN_KEY: &str = "aws_mfa_proc_role_arn";
+/// ...the profile whose MFA session assumes it...
+pub(crate) const MFA_PROFILE_KEY: &str = "aws_mfa_proc_mfa_profile";
+/// ...and the role session length in seconds.
+pub(crate) const ROLE_DURATION_KEY: &str = "aws_mfa_proc_role_duration";
+/// AWS caps a role session assumed with MFA-session credentials (role chaining) at 1 h.
+pub(crate) const MAX_ROLE_DURATION: Duration = Duration::from_secs(3600);
+/// STS's floor for AssumeRole; it also leaves 0 minutes past the refresh margin, so
+/// a role session must be longer.
+pub(crate) const MIN_ROLE_DURATION: Duration =
+    Duration::from_secs(REFRESH_MARGIN.as_secs() + 5 * 60);
+
+/// Where a profile's long-term keys come from.
+#[derive(Clone, Debug)]
+pub(crate) enum KeySource {
+    /// Stored with `aws-mfa-proc add NAME`, under this name.
+    Keychain(String),
+    /// Static keys of another profile in the shared credentials file (`--source-profile`).
+    SharedProfile { profile: String, keys: LongTermKeys },
+}
+
+impl KeySource {
+    /// Stable, non-secret name of the long-term identity, used in keychain item names.
+    pub(crate) fn id(&self) -> String {
+        match self {
+            KeySource::Keychain(name) => format!("keychain/{name}"),
+            KeySource::SharedProfile { profile, .. } => format!("credentials/{profile}"),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            KeySource::Keychain(name) => format!("keychain (`{name}`)"),
+            KeySource::SharedProfile { profile, .. } => {
+                format!("credentials file, profile `{profile}`")
+            }
+        }
+    }
+}
+
+/// Everything needed to get one profile's MFA session.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) profile: String,
+    pub(crate) mfa_serial: String,
+    /// The STS region: the profile's `region`, else [`DEFAULT_REGION`].
+    pub(crate) region: String,
+    /// The profile's own `region`, if it sets one (for `env`).
+    pub(crate) profile_region: Option<String>,
+    pub(crate) duration: Duration,
+    pub(crate) keys: KeySource,
+    /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
+    pub(crate) endpoint: Option<String>,
+}
+
+/// A role that aws-mfa-proc assumes itself, with an MFA session, and caches.
+#[derive(Clone, Debug)]
+pub(crate) struct RoleSettings {
+    pub(crate) profile: String,
+    pub(crate) role_arn: String,
+    pub(crate) duration: Duration,
+    /// The role profile's `region`, else the MFA profile's.
+    pub(crate) region: String,
+    pub(crate) profile_region: Option<String>,
+    pub(crate) endpoint: Option<String>,
+    /// The MFA session that assumes the role.
+    pub(crate) mfa: Settings,
+}
+
+/// What a profile asks aws-mfa-proc for.
+#[derive(Clone, Debug)]
+pub(crate) enum Target {
+    /// The MFA session itself.
+    Session(Settings),
+    /// A role assumed with the MFA session.
+    Role(RoleSettings),
+}
+
+impl Target {
+    pub(crate) fn profile(&self) -> &str {
+        match self {
+            Target::Session(s) => &s.profile,
+            Target::Role(r) => &r.profile,
+        }
+    }
+
+    /// The region the profile sets, if any.
+    pub(crate) fn profile_region(&self) -> Option<&str> {
+        match self {
+            Target::Session(s) => s.profile_region.as_deref(),
+            Target::Role(r) => r.profile_region.as_deref(),
+        }
+    }
+
+    /// The MFA session this target needs.
+    pub(crate) fn mfa(&self) -> &Settings {
+        match self {
+            Target::Session(s) => s,
+            Target::Role(r) => &r.mfa,
+        }
+    }
+}

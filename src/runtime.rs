@@ -1,0 +1,351 @@
+//! The private per-user runtime directory, and the small files in it: lock files,
+//! refresh stamps, spent-code records, cancel marks and `exec`'s credentials files.
+//!
+//! Invariants:
+//! - the directory is `$XDG_RUNTIME_DIR/aws-mfa-proc` only when `XDG_RUNTIME_DIR` is
+//!   absolute and a private directory of this user; otherwise it is
+//!   `$XDG_STATE_HOME/aws-mfa-proc` (default `~/.local/state/aws-mfa-proc`). Never a
+//!   predictable path in a shared directory such as /tmp;
+//! - it is checked once, when opened (a directory, not a symlink, owned by this user,
+//!   no access for group or others), and every file operation afterwards is relative to
+//!   that checked handle, so a symlink planted later cannot redirect them;
+//! - files are created 0600 and never followed through symlinks;
+//! - file names say nothing about what they are for: a digest of the identity
+//!   ([`file_name`]) and an extension.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::system::Environment;
+
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot use the private directory {path}: {detail}. Fix: {fix}")]
+pub(crate) struct RuntimeError {
+    pub path: PathBuf,
+    pub detail: String,
+    pub fix: String,
+}
+
+/// SHA-256 of `bytes`, in lower-case hex.
+pub(crate) fn hex_digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// `HASH.EXT`: a file about `identity` whose name reveals nothing of it.
+pub(crate) fn file_name(identity: &str, ext: &str) -> String {
+    format!("{}.{ext}", &hex_digest(identity.as_bytes())[..24])
+}
+
+/// The opened, checked runtime directory.
+pub(crate) struct RuntimeDir {
+    path: PathBuf,
+    #[cfg(unix)]
+    fd: rustix::fd::OwnedFd,
+}
+
+impl RuntimeDir {
+    /// Where the directory is for this environment (nothing is created or checked).
+    pub(crate) fn locate(env: &dyn Environment) -> Result<PathBuf, RuntimeError> {
+        if let Some(runtime) = env.var("XDG_RUNTIME_DIR").map(PathBuf::from) {
+            match private_dir(&runtime) {
+                Ok(()) => return Ok(runtime.join("aws-mfa-proc")),
+                Err(why) => {
+                    crate::debug!("not using XDG_RUNTIME_DIR ({}): {why}", runtime.display())
+                }
+            }
+        }
+        #[cfg(windows)]
+        if let Some(local) = env.var("LOCALAPPDATA") {
+            return Ok(Path::new(&local).join("aws-mfa-proc"));
+        }
+        let state = env
+            .var("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| {
+                env.var("HOME")
+                    .map(|home| Path::new(&home).join(".local/state"))
+                    .filter(|p| p.is_absolute())
+            });
+        state
+            .map(|dir| dir.join("aws-mfa-proc"))
+            .ok_or_else(|| RuntimeError {
+                path: PathBuf::from("$HOME/.local/state/aws-mfa-proc"),
+                detail: "neither XDG_RUNTIME_DIR nor HOME is an absolute path".into(),
+                fix: "set HOME (or XDG_RUNTIME_DIR to a private directory)".into(),
+            })
+    }
+
+    /// Opens the directory, creating it (0700) if need be, and checks it is private.
+    pub(crate) fn open(env: &dyn Environment) -> Result<RuntimeDir, RuntimeError> {
+        let path = RuntimeDir::locate(env)?;
+        let fail = |detail: String, fix: &str| RuntimeError {
+            path: path.clone(),
+            detail,
+            fix: fix.to_string(),
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| fail(e.to_string(), "make its parent directory writable"))?;
+        }
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(fail(e.to_string(), "make its parent directory writable")),
+        }
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::open(
+                &path,
+                OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::RDONLY,
+                Mode::empty(),
+            )
+            .map_err(|e| {
+                fail(
+                    format!("{e} (not a directory, or a symlink)"),
+                    "remove it; aws-mfa-proc makes a new one",
+                )
+            })?;
+            let stat = rustix::fs::fstat(&fd).map_err(|e| fail(e.to_string(), "retry"))?;
+            if stat.st_uid != rustix::process::geteuid().as_raw() || stat.st_mode & 0o077 != 0 {
+                return Err(fail(
+                    "it is not a private directory owned by you".into(),
+                    "remove it (or `chmod 700` it if it is yours)",
+                ));
+            }
+            Ok(RuntimeDir { path, fd })
+        }
+        #[cfg(not(unix))]
+        Ok(RuntimeDir { path })
+    }
+
+    /// The path of `name` inside, for programs that are handed a path.
+    pub(crate) fn file_path(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Opens `name` for reading and writing, creating it 0600; never through a symlink.
+    pub(crate) fn open_file(&self, name: &str) -> std::io::Result<File> {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::openat(
+                &self.fd,
+                name,
+                OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            )?;
+            Ok(File::from(fd))
+        }
+        #[cfg(not(unix))]
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.file_path(name))
+    }
+
+    /// Replaces the contents of `name` with `bytes`.
+    pub(crate) fn write_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let mut file = self.open_file(name)?;
+        file.set_len(0)?;
+        file.write_all(bytes)
+    }
+
+    /// The contents of `name`, if it exists.
+    pub(crate) fn read_file(&self, name: &str) -> Option<Vec<u8>> {
+        #[cfg(unix)]
+        let file = {
+            use rustix::fs::{Mode, OFlags};
+            rustix::fs::openat(
+                &self.fd,
+                name,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+            .map(File::from)
+        };
+        #[cfg(not(unix))]
+        let file = File::open(self.file_path(name)).ok();
+        let mut bytes = Vec::new();
+        file?.take(64 * 1024).read_to_end(&mut bytes).ok()?;
+        Some(bytes)
+    }
+
+    /// Removes `name`; a missing file is not an error.
+    pub(crate) fn remove(&self, name: &str) -> std::io::Result<()> {
+        #[cfg(unix)]
+        let result = rustix::fs::unlinkat(&self.fd, name, rustix::fs::AtFlags::empty())
+            .map_err(std::io::Error::from);
+        #[cfg(not(unix))]
+        let result = std::fs::remove_file(self.file_path(name));
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    /// The names of the files inside.
+    pub(crate) fn names(&self) -> Vec<String> {
+        #[cfg(unix)]
+        {
+            let Ok(dir) = rustix::fs::Dir::read_from(&self.fd) else {
+                return Vec::new();
+            };
+            dir.filter_map(Result::ok)
+                .filter_map(|entry| entry.file_name().to_str().ok().map(str::to_string))
+                .filter(|name| name != "." && name != "..")
+                .collect()
+        }
+        #[cfg(not(unix))]
+        std::fs::read_dir(&self.path)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The runtime directory, opened when first needed: a cache hit never needs it.
+pub(crate) struct LazyRuntime<'a> {
+    env: &'a dyn Environment,
+    dir: std::cell::OnceCell<Result<RuntimeDir, RuntimeError>>,
+}
+
+impl<'a> LazyRuntime<'a> {
+    pub(crate) fn new(env: &'a dyn Environment) -> LazyRuntime<'a> {
+        LazyRuntime {
+            env,
+            dir: std::cell::OnceCell::new(),
+        }
+    }
+
+    pub(crate) fn dir(&self) -> Result<&RuntimeDir, RuntimeError> {
+        self.dir
+            .get_or_init(|| RuntimeDir::open(self.env))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// `Ok` if `dir` is an absolute path to a directory of this user that no one else can
+/// enter; otherwise why not.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    if !dir.is_absolute() {
+        return Err("not an absolute path".into());
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    if !meta.is_dir() {
+        return Err("not a directory".into());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            return Err("owned by another user".into());
+        }
+        if meta.mode() & 0o077 != 0 {
+            return Err(format!("mode {:o} lets others in", meta.mode() & 0o777));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::system::FakeEnv;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn private(dir: &Path) -> PathBuf {
+        let run = dir.join("run");
+        std::fs::create_dir(&run).unwrap();
+        std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+        run
+    }
+
+    #[test]
+    fn xdg_runtime_dir_is_used_only_when_absolute_and_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        let run = private(tmp.path());
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let state = home.join(".local/state/aws-mfa-proc");
+        let cases = [
+            (Some(run.to_str().unwrap()), run.join("aws-mfa-proc")),
+            (Some("relative/run"), state.clone()),
+            (Some(shared.to_str().unwrap()), state.clone()),
+            (Some("/nonexistent/run"), state.clone()),
+            (None, state),
+        ];
+        for (runtime, expected) in cases {
+            let mut env = FakeEnv::default().with("HOME", home.to_str().unwrap());
+            if let Some(r) = runtime {
+                env = env.with("XDG_RUNTIME_DIR", r);
+            }
+            assert_eq!(RuntimeDir::locate(&env).unwrap(), expected, "{runtime:?}");
+        }
+        assert!(RuntimeDir::locate(&FakeEnv::default().with("HOME", "relative")).is_err());
+    }
+
+    #[test]
+    fn the_directory_is_made_private_and_a_shared_one_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = FakeEnv::default().with("XDG_RUNTIME_DIR", private(tmp.path()).to_str().unwrap());
+        let dir = RuntimeDir::open(&env).unwrap();
+        let mode = std::fs::metadata(dir.file_path(""))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        dir.write_file("a.lock", b"x").unwrap();
+        let mode = std::fs::metadata(dir.file_path("a.lock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        std::fs::set_permissions(dir.file_path(""), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let err = RuntimeDir::open(&env).err().unwrap().to_string();
+        assert!(err.contains("not a private directory"), "{err}");
+    }
+
+    #[test]
+    fn files_are_never_reached_through_a_planted_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = FakeEnv::default().with("XDG_RUNTIME_DIR", private(tmp.path()).to_str().unwrap());
+        let dir = RuntimeDir::open(&env).unwrap();
+        let victim = tmp.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.file_path("x.lock")).unwrap();
+        assert!(dir.write_file("x.lock", b"overwrite").is_err());
+        assert!(dir.read_file("x.lock").is_none());
+        dir.remove("x.lock").unwrap(); // removes the link, not its target
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    }
+}

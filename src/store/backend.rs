@@ -1,0 +1,396 @@
+//! The credential stores: one small trait ([`Keychain`]), and the platform's stores
+//! behind it through keyring-core.
+//!
+//! Invariants:
+//! - every call to a store runs under a deadline ([`within`]): a keychain that waits
+//!   for a dialog or a dead D-Bus peer becomes an error naming the backend, never a hang;
+//! - errors never format the data some keyring errors carry (it may be a secret);
+//! - on Linux, `auto` means the Secret Service, and the kernel keyring only when no
+//!   Secret Service is reachable at all (never when it is merely locked); the fallback
+//!   is reported, never silent.
+
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use keyring_core::Error as KeyringError;
+use keyring_core::api::CredentialStore;
+use zeroize::Zeroizing;
+
+use super::{Connected, SERVICE};
+
+const DEADLINE: Duration = Duration::from_secs(5);
+
+/// What one item holds.
+pub(crate) enum Raw {
+    Missing,
+    Value(Zeroizing<Vec<u8>>),
+    /// Several items match the name (e.g. made by another tool).
+    Ambiguous,
+}
+
+/// A credential store, item by item.
+pub(crate) trait Keychain: Send + Sync {
+    fn backend(&self) -> Backend;
+    /// The largest value one item holds; longer values are split.
+    fn item_limit(&self) -> usize;
+    fn get(&self, name: &str) -> Result<Raw, StoreError>;
+    fn set(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// `true` if it existed.
+    fn delete(&self, name: &str) -> Result<bool, StoreError>;
+    /// Every item name under [`SERVICE`], or `None` if this store cannot list.
+    fn names(&self) -> Result<Option<Vec<String>>, StoreError>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    SecretService,
+    Keyutils,
+    #[cfg(target_os = "macos")]
+    MacosKeychain,
+    #[cfg(target_os = "windows")]
+    WindowsCredentialManager,
+    #[cfg(test)]
+    Memory,
+}
+
+impl Backend {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::SecretService => "Secret Service",
+            Backend::Keyutils => "kernel keyring (keyutils)",
+            #[cfg(target_os = "macos")]
+            Backend::MacosKeychain => "macOS Keychain",
+            #[cfg(target_os = "windows")]
+            Backend::WindowsCredentialManager => "Windows Credential Manager",
+            #[cfg(test)]
+            Backend::Memory => "in-memory store",
+        }
+    }
+
+    fn item_limit(self) -> usize {
+        match self {
+            #[cfg(target_os = "windows")]
+            Backend::WindowsCredentialManager => 2560,
+            Backend::Keyutils => 16 * 1024,
+            _ => 64 * 1024,
+        }
+    }
+
+    /// What to do when the backend refuses access.
+    fn unlock_hint(self) -> &'static str {
+        match self {
+            Backend::Keyutils => {
+                "Run inside a session keyring (`keyctl session - bash`), or use a Secret Service"
+            }
+            #[cfg(target_os = "macos")]
+            Backend::MacosKeychain => "Unlock the login keychain (Keychain Access) and retry",
+            _ => {
+                "Unlock it (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and retry"
+            }
+        }
+    }
+
+    /// Items survive a reboot.
+    pub(crate) fn durable(self) -> bool {
+        match self {
+            Backend::Keyutils => false,
+            #[cfg(test)]
+            Backend::Memory => false,
+            _ => true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("no keychain is reachable: {detail}. {fix}")]
+    Unreachable { detail: String, fix: String },
+    #[error("the {} is locked or refused access ({detail}). {}", backend.name(), backend.unlock_hint())]
+    Locked { backend: Backend, detail: String },
+    #[error("the {} did not answer within {} s (a hidden unlock dialog?). Unlock the keychain and retry", backend.name(), DEADLINE.as_secs())]
+    Timeout { backend: Backend },
+    #[error("the {} failed: {detail}", backend.name())]
+    Failed { backend: Backend, detail: String },
+    #[error("AWS_MFA_PROC_KEYCHAIN is `{0}`, which this platform does not have; use one of: {1}")]
+    UnknownBackend(String, &'static str),
+}
+
+/// Runs `op` on a worker thread; `None` if it has not finished within `deadline`.
+fn within<R: Send + 'static>(
+    deadline: Duration,
+    op: impl FnOnce() -> R + Send + 'static,
+) -> Option<R> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(op());
+    });
+    rx.recv_timeout(deadline).ok()
+}
+
+/// A keyring-core store.
+struct KeyringStore {
+    store: Arc<CredentialStore>,
+    backend: Backend,
+    limit: usize,
+}
+
+impl KeyringStore {
+    /// Opens a store under the deadline, so a dead bus cannot hang the caller.
+    fn connect(
+        backend: Backend,
+        open: impl FnOnce() -> keyring_core::Result<Arc<CredentialStore>> + Send + 'static,
+    ) -> Result<KeyringStore, StoreError> {
+        match within(DEADLINE, open) {
+            Some(Ok(store)) => Ok(KeyringStore {
+                store,
+                backend,
+                limit: backend.item_limit(),
+            }),
+            Some(Err(e)) => Err(describe(backend, e)),
+            None => Err(StoreError::Timeout { backend }),
+        }
+    }
+
+    /// One call to the store, under the deadline.
+    fn call<R: Send + 'static>(
+        &self,
+        op: impl FnOnce(&CredentialStore) -> keyring_core::Result<R> + Send + 'static,
+    ) -> Result<keyring_core::Result<R>, StoreError> {
+        let store = self.store.clone();
+        within(DEADLINE, move || op(&*store)).ok_or(StoreError::Timeout {
+            backend: self.backend,
+        })
+    }
+}
+
+impl Keychain for KeyringStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn item_limit(&self) -> usize {
+        self.limit
+    }
+
+    fn get(&self, name: &str) -> Result<Raw, StoreError> {
+        let name = name.to_string();
+        match self.call(move |s| s.build(SERVICE, &name, None)?.get_secret())? {
+            Ok(bytes) => Ok(Raw::Value(Zeroizing::new(bytes))),
+            Err(KeyringError::NoEntry) => Ok(Raw::Missing),
+            Err(KeyringError::Ambiguous(_)) => Ok(Raw::Ambiguous),
+            Err(e) => Err(describe(self.backend, e)),
+        }
+    }
+
+    fn set(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+        if value.len() > self.limit {
+            return Err(StoreError::Failed {
+                backend: self.backend,
+                detail: format!("an item of {} bytes is over its limit", value.len()),
+            });
+        }
+        let (name, value) = (name.to_string(), Zeroizing::new(value.to_vec()));
+        self.call(move |s| {
+            let entry = s.build(SERVICE, &name, None)?;
+            match entry.set_secret(&value) {
+                // Duplicates (e.g. made by another tool): replace them all with one item.
+                Err(KeyringError::Ambiguous(entries)) => {
+                    for duplicate in entries {
+                        duplicate.delete_credential()?;
+                    }
+                    entry.set_secret(&value)
+                }
+                other => other,
+            }
+        })?
+        .map_err(|e| describe(self.backend, e))
+    }
+
+    fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        match self.call(move |s| s.build(SERVICE, &name, None)?.delete_credential())? {
+            Ok(()) => Ok(true),
+            Err(KeyringError::NoEntry) => Ok(false),
+            Err(e) => Err(describe(self.backend, e)),
+        }
+    }
+
+    fn names(&self) -> Result<Option<Vec<String>>, StoreError> {
+        let found = self.call(|s| {
+            let spec = std::collections::HashMap::from([("service", SERVICE)]);
+            s.search(&spec).map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| e.get_specifiers())
+                    .filter(|(service, _)| service == SERVICE)
+                    .map(|(_, name)| name)
+                    .collect::<Vec<_>>()
+            })
+        })?;
+        match found {
+            Ok(names) => Ok(Some(names)),
+            Err(KeyringError::NotSupportedByStore(_)) => Ok(None),
+            Err(e) => Err(describe(self.backend, e)),
+        }
+    }
+}
+
+/// Maps a keyring error without ever formatting the data some variants carry.
+fn describe(backend: Backend, e: KeyringError) -> StoreError {
+    match e {
+        KeyringError::NoStorageAccess(inner) => StoreError::Locked {
+            backend,
+            detail: inner.to_string(),
+        },
+        KeyringError::PlatformFailure(inner) => StoreError::Failed {
+            backend,
+            detail: inner.to_string(),
+        },
+        KeyringError::TooLong(what, max) => StoreError::Failed {
+            backend,
+            detail: format!("{what} is longer than {max}"),
+        },
+        other => StoreError::Failed {
+            backend,
+            detail: match other {
+                KeyringError::BadEncoding(_) => "bad encoding",
+                KeyringError::BadDataFormat(..) => "bad data format",
+                KeyringError::BadStoreFormat(_) => "bad store format",
+                KeyringError::Invalid(..) => "invalid argument",
+                KeyringError::NoDefaultStore => "no store",
+                KeyringError::NotSupportedByStore(_) => "not supported by the store",
+                _ => "unexpected error",
+            }
+            .to_string(),
+        },
+    }
+}
+
+/// An empty in-memory store (keyring-core's mock) whose items hold at most `limit` bytes.
+#[cfg(test)]
+pub(crate) fn memory(limit: usize) -> Box<dyn Keychain> {
+    Box::new(KeyringStore {
+        store: keyring_core::mock::Store::new().expect("the mock store always builds"),
+        backend: Backend::Memory,
+        limit,
+    })
+}
+
+/// Opens the store `choice` names.
+pub(crate) fn open(choice: &str) -> Result<Connected, StoreError> {
+    platform::open(choice)
+}
+
+fn connected(store: KeyringStore) -> Connected {
+    Connected {
+        store: Box::new(store),
+        fallback: None,
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::*;
+
+    const CHOICES: &str = "auto, secret-service, keyutils";
+
+    const START_SECRET_SERVICE: &str = "Start a Secret Service (gnome-keyring, KeePassXC) in this login session with DBUS_SESSION_BUS_ADDRESS set";
+
+    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
+        match choice {
+            "secret-service" => secret_service().map(connected).map_err(|ss| match ss {
+                StoreError::Locked { .. } => ss,
+                _ => StoreError::Unreachable {
+                    detail: format!("Secret Service: {ss}"),
+                    fix: format!("{START_SECRET_SERVICE}, or set AWS_MFA_PROC_KEYCHAIN=keyutils"),
+                },
+            }),
+            "keyutils" => keyutils().map(connected),
+            "auto" => match secret_service() {
+                Ok(store) => Ok(connected(store)),
+                Err(ss @ StoreError::Locked { .. }) => Err(ss),
+                Err(ss) => match keyutils() {
+                    Ok(store) => {
+                        crate::debug!("no Secret Service ({ss}); using the kernel keyring");
+                        Ok(Connected {
+                            store: Box::new(store),
+                            fallback: Some(format!("the Secret Service is unreachable: {ss}")),
+                        })
+                    }
+                    Err(ku) => Err(StoreError::Unreachable {
+                        detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
+                        fix: format!(
+                            "{START_SECRET_SERVICE}, or run inside a session keyring (`keyctl session - bash`) with AWS_MFA_PROC_KEYCHAIN=keyutils"
+                        ),
+                    }),
+                },
+            },
+            other => Err(StoreError::UnknownBackend(other.to_string(), CHOICES)),
+        }
+    }
+
+    fn secret_service() -> Result<KeyringStore, StoreError> {
+        KeyringStore::connect(Backend::SecretService, || {
+            let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+            Ok(store)
+        })
+    }
+
+    fn keyutils() -> Result<KeyringStore, StoreError> {
+        let store = KeyringStore::connect(Backend::Keyutils, || {
+            let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
+            Ok(store)
+        })?;
+        // The store only fails when used: probe it once so the choice is made now.
+        store.get("v1:probe")?;
+        Ok(store)
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod platform {
+    use super::*;
+
+    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
+        match choice {
+            "auto" | "macos" => KeyringStore::connect(Backend::MacosKeychain, || {
+                let store: Arc<CredentialStore> =
+                    apple_native_keyring_store::keychain::Store::new()?;
+                Ok(store)
+            })
+            .map(connected),
+            other => Err(StoreError::UnknownBackend(other.to_string(), "auto, macos")),
+        }
+    }
+}
+
+#[cfg(target_os = "windows")]
+mod platform {
+    use super::*;
+
+    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
+        match choice {
+            "auto" | "windows" => KeyringStore::connect(Backend::WindowsCredentialManager, || {
+                let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
+                Ok(store)
+            })
+            .map(connected),
+            other => Err(StoreError::UnknownBackend(
+                other.to_string(),
+                "auto, windows",
+            )),
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+mod platform {
+    use super::*;
+
+    pub(super) fn open(_choice: &str) -> Result<Connected, StoreError> {
+        Err(StoreError::Unreachable {
+            detail: "this platform has no supported keychain".into(),
+            fix: "Use Linux, macOS or Windows".into(),
+        })
+    }
+}

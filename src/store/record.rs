@@ -1,0 +1,60 @@
+//! Records: the versioned JSON values kept in the keychain (and in the kernel copies).
+//!
+//! Invariants:
+//! - every record carries `"Version":1`; another version, or anything that is not a
+//!   record, decodes to a typed [`Damage`];
+//! - a record decodes only if its values are well-formed ([`Checked`]): a tampered
+//!   item can never put a newline or a quote into what is printed or written;
+//! - the encoded bytes live in zeroed-on-drop buffers.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use super::Damage;
+
+pub(crate) const VERSION: u32 = 1;
+
+/// A record whose values can be checked after decoding.
+pub(crate) trait Checked {
+    /// Why the decoded values are unusable, if they are.
+    fn check(&self) -> Result<(), &'static str>;
+}
+
+/// A record from bytes.
+pub(crate) fn decode<T: DeserializeOwned + Checked>(bytes: &[u8]) -> Result<T, Damage> {
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        #[serde(rename = "Version")]
+        version: u32,
+    }
+    match serde_json::from_slice::<Versioned>(bytes) {
+        Ok(v) if v.version == VERSION => {}
+        Ok(v) => return Err(Damage::Version(v.version)),
+        Err(_) => return Err(Damage::NotARecord),
+    }
+    let record: T = serde_json::from_slice(bytes).map_err(|e| Damage::BadRecord(e.classify()))?;
+    record.check().map_err(Damage::BadValue)?;
+    Ok(record)
+}
+
+/// A record's bytes, with its version, in a buffer that is zeroed when dropped.
+pub(crate) fn encode<T: Serialize>(record: &T) -> Zeroizing<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Versioned<'a, T> {
+        #[serde(rename = "Version")]
+        version: u32,
+        #[serde(flatten)]
+        record: &'a T,
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(8 * 1024));
+    serde_json::to_writer(
+        &mut *bytes,
+        &Versioned {
+            version: VERSION,
+            record,
+        },
+    )
+    .expect("records serialize");
+    bytes
+}

@@ -1,0 +1,90 @@
+//! The process's view of the world that is not a file or a service: its environment
+//! variables and the clock. Both are traits, passed in, so no code reads them directly.
+//!
+//! Invariants:
+//! - nothing outside this module calls `std::env::var` or `Utc::now`;
+//! - an empty variable counts as unset, as the AWS SDKs treat it;
+//! - each trait has an in-memory twin ([`FakeEnv`], [`FixedClock`]) for unit tests.
+
+use chrono::{DateTime, Utc};
+
+/// Environment variables.
+pub(crate) trait Environment {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment.
+pub(crate) struct ProcessEnv;
+
+impl Environment for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// The clock, so tests can move it.
+pub(crate) trait Clock {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub(crate) struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The AWS variables that carry credentials: never handed to a program that is not
+/// meant to have them (dialogs, `mfa_process`), and replaced wholesale by `exec`.
+pub(crate) const CREDENTIAL_VARIABLES: [&str; 4] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+#[cfg(test)]
+pub(crate) use twins::{FakeEnv, FixedClock};
+
+#[cfg(test)]
+mod twins {
+    use super::*;
+    use std::cell::Cell;
+    use std::collections::HashMap;
+
+    /// A fixed set of variables.
+    #[derive(Default)]
+    pub(crate) struct FakeEnv(pub HashMap<String, String>);
+
+    impl FakeEnv {
+        pub(crate) fn with(mut self, name: &str, value: impl Into<String>) -> FakeEnv {
+            self.0.insert(name.to_string(), value.into());
+            self
+        }
+    }
+
+    impl Environment for FakeEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).filter(|v| !v.is_empty()).cloned()
+        }
+    }
+
+    /// A clock that moves only when told.
+    pub(crate) struct FixedClock(pub Cell<DateTime<Utc>>);
+
+    impl FixedClock {
+        pub(crate) fn new() -> FixedClock {
+            FixedClock(Cell::new(Utc::now()))
+        }
+        pub(crate) fn advance(&self, by: chrono::Duration) {
+            self.0.set(self.0.get() + by);
+        }
+    }
+
+    impl Clock for FixedClock {
+        fn now(&self) -> DateTime<Utc> {
+            self.0.get()
+        }
+    }
+}
