@@ -4,6 +4,8 @@
 #
 #   bench/cached-path.sh              # builds --release, then measures (a few minutes)
 #   RUNS=1 AWS_MFA_PROC_BIN=target/debug/aws-mfa-proc bench/cached-path.sh   # smoke run
+#   AWS_MFA_PROC_BASELINE_BIN=/tmp/old/target/release/aws-mfa-proc bench/cached-path.sh
+#                                     # adds rows for another build (before/after, one run)
 #
 # Everything runs in a temp HOME against a private D-Bus + gnome-keyring and a local moto
 # server, like the tests; the user's keyring and ~/.aws are never touched. hyperfine and
@@ -115,6 +117,19 @@ measure hit_nocache "env AWS_MFA_PROC_KERNEL_CACHE=off aws-mfa-proc --profile mf
 measure hit_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc --profile mfa"
 measure hit_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc --profile mfa"
 measure bare "aws-mfa-proc"
+measure bare_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc"
+measure bare_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc"
+# A session keyring that does not link the user keyring (`keyctl session -`, a systemd
+# service with KeyringMode=private): the copy in @u is not possessed there.
+measure unpossessed "keyctl session - aws-mfa-proc --profile mfa"
+measure possessed "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec aws-mfa-proc --profile mfa'"
+measure keyctl_only "keyctl session - true"
+measure keyctl_link_only "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec true'"
+if [[ -n ${AWS_MFA_PROC_BASELINE_BIN:-} ]]; then
+    baseline=$(realpath "$AWS_MFA_PROC_BASELINE_BIN")
+    measure baseline_hit "$baseline --profile mfa"
+    measure baseline_bare "$baseline"
+fi
 
 # The AWS CLI: interleaved runs of the same role call, its source credentials once from
 # aws-mfa-proc and once static keys (and, for scale, a call with static keys alone).
@@ -131,25 +146,42 @@ done
 
 rss_kb=$(/usr/bin/time -f %M aws-mfa-proc --profile mfa 2>&1 >/dev/null | tail -1)
 
-python3 - "$work" "$rss_kb" <<'PY'
-import json, statistics, sys
-work, rss = sys.argv[1], int(sys.argv[2])
+python3 - "$work" "$rss_kb" "${AWS_MFA_PROC_BASELINE_BIN:-}" <<'PY'
+import json, os, statistics, sys
+work, rss, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 med = lambda name: statistics.median(json.load(open(f"{work}/{name}.json"))["results"][0]["times"]) * 1000
 cat = med("cat")
 rows = [
     ("cat of the same JSON (floor)", "cat", None),
-    ("cache hit, Secret Service + kernel-keyring copy (default)", "hit", "1.5x cat"),
+    ("cache hit, --profile, Secret Service + kernel copy (default)", "hit", "1.5x cat"),
+    ("cache hit, bare call (the only helper profile found by a scan)", "bare", "1.5x cat"),
     ("cache hit, Secret Service only (AWS_MFA_PROC_KERNEL_CACHE=off; via env)", "hit_nocache", None),
     ("cache hit, kernel keyring backend", "keyutils", None),
-    ("cache hit, bare call (profile found by scanning the config)", "bare", None),
-    ("cache hit, 1 profile (via env, to compare with the next row)", "hit_env", None),
-    ("cache hit, 5,000 extra profiles in ~/.aws/config (via env)", "hit_5000", None),
+    ("cache hit, --profile, 1 profile (via env, for the next rows)", "hit_env", None),
+    ("cache hit, --profile, 5,000 extra profiles (via env)", "hit_5000", None),
+    ("cache hit, bare, 1 profile (via env)", "bare_env", None),
+    ("cache hit, bare, 5,000 extra profiles (via env)", "bare_5000", None),
+    ("cache hit, @u possessed (keyctl session + link @u)", "possessed", None),
+    ("cache hit, @u not possessed (keyctl session -)", "unpossessed", None),
 ]
+if baseline:
+    rows += [
+        (f"baseline build: cache hit, --profile", "baseline_hit", None),
+        (f"baseline build: cache hit, bare", "baseline_bare", None),
+    ]
 print(f"{'what':<66} {'median ms':>10} {'x cat':>7}  target")
 for label, name, target in rows:
     m = med(name)
     print(f"{label:<66} {m:10.2f} {m / cat:7.2f}  {target or ''}")
-print(f"{'5,000 profiles minus 1 profile':<66} {med('hit_5000') - med('hit_env'):10.2f} {'':>7}  <= 1 ms")
+diff = lambda label, ms, target: print(f"{label:<66} {ms:10.2f} {'':>7}  {target}")
+diff("bare minus --profile", med("bare") - med("hit"), "<= 0.5 ms")
+diff("--profile: 5,000 profiles minus 1 profile", med("hit_5000") - med("hit_env"), "<= 1 ms")
+diff("bare: 5,000 profiles minus 1 profile", med("bare_5000") - med("bare_env"), "<= 1 ms")
+diff("@u not possessed minus possessed (each minus its keyctl start)",
+     (med("unpossessed") - med("keyctl_only")) - (med("possessed") - med("keyctl_link_only")), "~0")
+if baseline:
+    diff("this build minus baseline, --profile", med("hit") - med("baseline_hit"), "")
+    diff("this build minus baseline, bare", med("bare") - med("baseline_bare"), "")
 cli = {}
 for line in open(f"{work}/cli.txt"):
     profile, ns = line.split()

@@ -4,7 +4,9 @@
 //! with its size: a binary that links the AWS SDK, TLS, tokio and D-Bus maps and
 //! relocates megabytes it does not need for a cache hit. So the program is two binaries:
 //! - `aws-mfa-proc` (this module, ~1 MB): answers one question, "is there a fresh copy
-//!   of this profile's credentials in the kernel keyring?", and prints it if so;
+//!   of this profile's credentials in the kernel keyring?", and prints it if so. The
+//!   profile is the one `--profile` names, or for a bare call the only profile whose
+//!   `credential_process` runs aws-mfa-proc;
 //! - `aws-mfa-proc-full` (next to it): everything else, and the same question again.
 //!
 //! Invariants:
@@ -30,13 +32,22 @@ pub fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let env = ProcessEnv;
     let cache = Cache::open(&env);
-    if serve(&args, &env, &SystemClock, &cache, &mut std::io::stdout()) {
+    let stdout = std::io::stdout();
+    let at_terminal = std::io::IsTerminal::is_terminal(&stdout);
+    if serve(
+        &args,
+        &env,
+        &SystemClock,
+        &cache,
+        &mut stdout.lock(),
+        at_terminal,
+    ) {
         return ExitCode::SUCCESS;
     }
     hand_over(&args)
 }
 
-/// Serves a fresh cached copy for `--profile NAME [--source-profile SRC]`; `false` if
+/// Serves a fresh cached copy for `[--profile NAME [--source-profile SRC]]`; `false` if
 /// the full program must answer instead.
 fn serve(
     args: &[OsString],
@@ -44,14 +55,20 @@ fn serve(
     clock: &dyn Clock,
     cache: &Cache,
     out: &mut dyn Write,
+    out_is_terminal: bool,
 ) -> bool {
     if env.var("AWS_MFA_PROC_LOG").is_some() {
         return false;
     }
-    let Some((profile, source_profile)) = profile_arguments(args) else {
-        return false;
+    let target = match profile_arguments(args) {
+        Some((Some(profile), source_profile)) => {
+            fast::target(env, &profile, source_profile.as_deref())
+        }
+        // Bare at a terminal, it would print live secrets: the full program asks first.
+        Some((None, None)) if !out_is_terminal => fast::only_helper(env),
+        _ => None,
     };
-    let Some(target) = fast::target(env, &profile, source_profile.as_deref()) else {
+    let Some(target) = target else {
         return false;
     };
     match cache.fresh_copy(&target, clock.now()) {
@@ -60,8 +77,8 @@ fn serve(
     }
 }
 
-/// `--profile NAME` (or `--profile=NAME`), optionally `--source-profile SRC`, nothing else.
-fn profile_arguments(args: &[OsString]) -> Option<(String, Option<String>)> {
+/// `--profile NAME` (or `--profile=NAME`), `--source-profile SRC`, or neither; nothing else.
+fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Option<String>)> {
     let mut profile = None;
     let mut source = None;
     let mut words = args.iter().map(|a| a.to_str());
@@ -83,7 +100,7 @@ fn profile_arguments(args: &[OsString]) -> Option<(String, Option<String>)> {
             return None;
         }
     }
-    Some((profile?, source))
+    Some((profile, source))
 }
 
 /// Runs `aws-mfa-proc-full` in this process's place with the same arguments.
@@ -122,6 +139,67 @@ fn missing(full: &std::io::Result<std::path::PathBuf>, error: &std::io::Error) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, Paths, Target};
+    use crate::credentials::SessionCredentials;
+    use crate::kernel::MemoryKernel;
+    use crate::secret::Secret;
+    use crate::system::{FakeEnv, FixedClock};
+
+    const CONFIG: &str = "[profile mfa]\ncredential_process = \"/opt/My Tools/aws-mfa-proc\"\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n";
+
+    /// A config file, and a cache holding a kernel copy of `mfa`'s session that
+    /// expires in `left`.
+    fn world(left: chrono::Duration) -> (tempfile::TempDir, FakeEnv, Cache, FixedClock) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(&config, CONFIG).unwrap();
+        let env = FakeEnv::default()
+            .with("AWS_CONFIG_FILE", config.to_str().unwrap())
+            .with(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("none").to_str().unwrap(),
+            );
+        let clock = FixedClock::new();
+        let cache = Cache::memory(Box::new(MemoryKernel::default()));
+        let paths = Paths::locate(&env);
+        let target: Target = Config::parse(paths, CONFIG.into(), "")
+            .unwrap()
+            .target(&env, "mfa", None)
+            .unwrap();
+        let session = SessionCredentials {
+            access_key_id: "ASIAEXAMPLE00001".into(),
+            secret_access_key: Secret::new("secret".into()),
+            session_token: Secret::new("token".into()),
+            expiration: clock.now() + left,
+            source_access_key_id: "AKIAEXAMPLE00001".into(),
+        };
+        cache.store(&target, &session, clock.now()).unwrap();
+        (dir, env, cache, clock)
+    }
+
+    #[test]
+    fn a_fresh_copy_is_printed_for_a_named_or_a_bare_call_and_anything_else_is_handed_over() {
+        // (arguments, time left, stdout is a terminal, served here)
+        let cases: &[(&[&str], i64, bool, bool)] = &[
+            (&["--profile", "mfa"], 60, false, true),
+            (&[], 60, false, true),
+            (&[], 60, true, false),
+            (&["--profile", "mfa"], 14, false, false),
+            (&["--profile", "other"], 60, false, false),
+            (&["--profile", "mfa", "-v"], 60, false, false),
+        ];
+        for (words, minutes, terminal, served) in cases {
+            let (_dir, env, cache, clock) = world(chrono::Duration::minutes(*minutes));
+            let mut out = Vec::new();
+            let answered = serve(&args(words), &env, &clock, &cache, &mut out, *terminal);
+            assert_eq!(answered, *served, "{words:?} {minutes} min");
+            assert_eq!(out.is_empty(), !served, "{words:?}");
+            if *served {
+                let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                assert_eq!(doc["AccessKeyId"], "ASIAEXAMPLE00001");
+            }
+        }
+    }
 
     fn args(words: &[&str]) -> Vec<OsString> {
         words.iter().map(OsString::from).collect()
@@ -130,19 +208,19 @@ mod tests {
     #[test]
     fn only_the_credential_mode_command_line_is_served_here() {
         let p = |w: &[&str]| profile_arguments(&args(w));
-        assert_eq!(p(&["--profile", "mfa"]), Some(("mfa".into(), None)));
-        assert_eq!(p(&["--profile=mfa"]), Some(("mfa".into(), None)));
+        let named = |p: &str, s: Option<&str>| Some((Some(p.into()), s.map(String::from)));
+        assert_eq!(p(&["--profile", "mfa"]), named("mfa", None));
+        assert_eq!(p(&["--profile=mfa"]), named("mfa", None));
         assert_eq!(
             p(&["--profile", "mfa", "--source-profile", "default"]),
-            Some(("mfa".into(), Some("default".into())))
+            named("mfa", Some("default"))
         );
+        assert_eq!(p(&[]), Some((None, None)), "bare");
         for other in [
-            &[][..],
-            &["login", "--profile", "mfa"],
+            &["login", "--profile", "mfa"][..],
             &["--profile", "mfa", "-v"],
             &["--profile"],
             &["--profile", "a", "--profile", "b"],
-            &["--source-profile", "default"],
             &["--help"],
         ] {
             assert_eq!(p(other), None, "{other:?}");

@@ -5,16 +5,21 @@
 //! sections whose header names a wanted profile are kept, and only those are handed to
 //! the SDK's parser.
 //!
+//! A bare call (no `--profile`) first finds the only profile whose `credential_process`
+//! runs aws-mfa-proc, with the same streaming pass over both files ([`only_helper`]).
+//!
 //! Invariants:
 //! - the answer is the full loader's answer, or `None`: any doubt (an error, a chain
-//!   too deep, a file that cannot be read) goes to the full loader, which then reports
-//!   it with every profile in view (a property test holds the two against each other);
-//! - headers are lines that start with `[`, as in the SDK's parser.
+//!   too deep, a file that cannot be read, no single helper profile) goes to the full
+//!   loader, which then reports it with every profile in view (property tests hold the
+//!   two against each other);
+//! - lines are read as the SDK's parser reads them (`aws-runtime`'s `env_config`):
+//!   headers start with `[`, comments with `#` or `;`, continuations with a blank.
 
 use std::path::Path;
 
-use super::files::open_regular;
-use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value};
+use super::files::{FileKind, open_regular};
+use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value, runs_us};
 use crate::system::Environment;
 
 /// What `profile` asks for, parsing only the sections it needs: its own, its MFA
@@ -60,90 +65,259 @@ pub(crate) fn target(
     None
 }
 
-/// The sections of the file at `path` whose header ends in one of `names`
-/// (`[profile NAME]`, `[NAME]`), whole and in order; a missing file has none. Headers are
-/// lines that start with `[`, as in the SDK's parser. The file is streamed through one
-/// small buffer: a config of thousands of profiles is never held, or paged in, whole.
-/// `None` if it cannot be read or what is kept is not UTF-8 (the full path then says why).
-pub(crate) fn read_sections(path: &Path, names: &[String]) -> Option<String> {
+/// The profile a bare call serves, and what it asks for: the only profile whose
+/// `credential_process` runs aws-mfa-proc, if there is exactly one.
+pub(crate) fn only_helper(env: &dyn Environment) -> Option<Target> {
+    let paths = Paths::locate(env);
+    let mut helpers = Helpers::default();
+    for (path, kind) in [
+        (&paths.config, FileKind::Config),
+        (&paths.credentials, FileKind::Credentials),
+    ] {
+        let mut scan = Scan::new(kind);
+        each_line(path, |line| scan.line(line))?;
+        helpers.merge(scan.finish()?);
+    }
+    let name = helpers.only()?;
+    target(env, &name, None)
+}
+
+/// Streams the file at `path` through one window and calls `visit` with each line
+/// (without its `\n` or `\r\n`); `visit` returns `false` to stop early. A missing file
+/// has no lines. `None` if it cannot be read, is not a regular file, or a line is
+/// not UTF-8 (the full loader then says why).
+fn each_line(path: &Path, mut visit: impl FnMut(&str) -> bool) -> Option<()> {
     use std::io::Read;
     let Some(mut file) = open_regular(path).ok()? else {
-        return Some(String::new());
+        return Some(());
     };
-    let next_header = memchr::memmem::Finder::new(b"\n[");
-    // window[..filled] is read but not yet judged: at most a header line that the end
-    // of the previous read cut short, then what this read brought.
+    // window[..filled] is read but not yet judged: at most a line that the end of the
+    // previous read cut short, then what this read brought.
     let mut window = vec![0u8; 64 * 1024];
     let mut filled = 0;
-    let mut kept = Vec::new();
-    let mut keep = false;
-    let mut at_line_start = true;
     loop {
         if filled == window.len() {
-            window.resize(2 * window.len(), 0); // a header line longer than the window
+            window.resize(2 * window.len(), 0); // a line longer than the window
         }
         let n = file.read(&mut window[filled..]).ok()?;
         let eof = n == 0;
         filled += n;
         let data = &window[..filled];
-        let mut pos = 0;
-        while pos < data.len() {
-            let starts_line = if pos == 0 {
-                at_line_start
-            } else {
-                data[pos - 1] == b'\n'
-            };
-            let header = if starts_line && data[pos] == b'[' {
-                Some(pos)
-            } else {
-                next_header.find(&data[pos..]).map(|at| pos + at + 1)
-            };
-            let Some(header) = header else {
-                if keep {
-                    kept.extend_from_slice(&data[pos..]);
-                }
-                pos = data.len();
-                break;
-            };
-            if keep {
-                kept.extend_from_slice(&data[pos..header]);
+        let complete = if eof {
+            data.len()
+        } else {
+            memchr::memrchr(b'\n', data).map_or(0, |at| at + 1)
+        };
+        let text = std::str::from_utf8(&data[..complete]).ok()?;
+        for line in text.lines() {
+            if !visit(line) {
+                return Some(());
             }
-            let line_end = match memchr::memchr(b'\n', &data[header..]) {
-                Some(at) => header + at + 1,
-                None if !eof => {
-                    pos = header; // cut short: judge it once the rest is read
-                    break;
-                }
-                None => data.len(),
-            };
-            keep = header_names(&data[header..line_end], names);
-            if keep {
-                kept.extend_from_slice(&data[header..line_end]);
-            }
-            pos = line_end;
         }
-        if pos > 0 {
-            at_line_start = data[pos - 1] == b'\n';
-        }
-        window.copy_within(pos..filled, 0);
-        filled -= pos;
+        window.copy_within(complete..filled, 0);
+        filled -= complete;
         if eof {
-            break;
+            return Some(());
         }
     }
-    String::from_utf8(kept).ok()
+}
+
+/// The sections of the file at `path` whose header ends in one of `names`
+/// (`[profile NAME]`, `[NAME]`), whole and in order; a missing file has none. The file
+/// is streamed through one small buffer: a config of thousands of profiles is never
+/// held, or paged in, whole.
+pub(crate) fn read_sections(path: &Path, names: &[String]) -> Option<String> {
+    let mut kept = String::new();
+    let mut keep = false;
+    each_line(path, |line| {
+        if line.starts_with('[') {
+            keep = header_names(line, names);
+        }
+        if keep {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        true
+    })?;
+    Some(kept)
 }
 
 /// Does this header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`) name one
 /// of `names`?
-fn header_names(line: &[u8], names: &[String]) -> bool {
+fn header_names(line: &str, names: &[String]) -> bool {
     let inner = &line[1..];
-    let header =
-        inner[..memchr::memchr2(b']', b'\n', inner).unwrap_or(inner.len())].trim_ascii_end();
-    let word_start = header
-        .iter()
-        .rposition(u8::is_ascii_whitespace)
-        .map_or(0, |at| at + 1);
-    let last = &header[word_start..];
-    names.iter().any(|n| n.as_bytes() == last)
+    let header = inner[..inner.find(']').unwrap_or(inner.len())].trim_end();
+    let last = header.rsplit([' ', '\t']).next().unwrap_or(header);
+    names.iter().any(|n| n == last)
+}
+
+const WHITESPACE: [char; 2] = [' ', '\t'];
+
+/// One file's profile sections that set `credential_process`, read line by line as the
+/// SDK's parser reads them.
+struct Scan {
+    kind: FileKind,
+    /// Raw section header → its `credential_process` value (the last one set).
+    values: Vec<(String, String)>,
+    /// The section being read, and whether its last property is `credential_process`.
+    section: Option<String>,
+    property: Property,
+    broken: bool,
+}
+
+#[derive(PartialEq)]
+enum Property {
+    None,
+    Other { subproperty: bool },
+    CredentialProcess,
+}
+
+impl Scan {
+    fn new(kind: FileKind) -> Scan {
+        Scan {
+            kind,
+            values: Vec::new(),
+            section: None,
+            property: Property::None,
+            broken: false,
+        }
+    }
+
+    /// Reads one line; `false` once the file cannot parse (the full loader says why).
+    fn line(&mut self, line: &str) -> bool {
+        if line.trim_matches(WHITESPACE).is_empty() || line.starts_with(['#', ';']) {
+            return true;
+        }
+        if line.starts_with('[') {
+            let header = strip_comment(line, false);
+            match header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(name) => {
+                    self.section = Some(name.to_string());
+                    self.property = Property::None;
+                }
+                None => self.broken = true,
+            }
+        } else if line.starts_with(WHITESPACE) {
+            match (&self.section, &self.property) {
+                (None, _) | (_, Property::None) => self.broken = true,
+                (Some(_), Property::Other { subproperty: true })
+                    if !line.trim_matches(WHITESPACE).is_empty() && property(line).is_none() =>
+                {
+                    self.broken = true
+                }
+                (Some(_), Property::CredentialProcess) => {
+                    if let Some((_, value)) = self.values.last_mut() {
+                        value.push('\n');
+                        value.push_str(line.trim_matches(WHITESPACE));
+                    }
+                }
+                (Some(_), Property::Other { .. }) => {}
+            }
+        } else {
+            match (&self.section, property(line)) {
+                (Some(section), Some((key, value))) => {
+                    if key.eq_ignore_ascii_case("credential_process") {
+                        let section = section.clone();
+                        self.values.retain(|(s, _)| *s != section);
+                        self.values.push((section, value.to_string()));
+                        self.property = Property::CredentialProcess;
+                    } else {
+                        self.property = Property::Other {
+                            subproperty: value.is_empty(),
+                        };
+                    }
+                }
+                _ => self.broken = true,
+            }
+        }
+        !self.broken
+    }
+
+    /// The profiles (by name) and their `credential_process`, as the SDK names them.
+    fn finish(self) -> Option<Vec<(String, String)>> {
+        if self.broken {
+            return None;
+        }
+        let sections = self.values.into_iter().filter_map(|(raw, value)| {
+            let raw = raw.trim_matches(WHITESPACE);
+            let (prefix, name) = match raw.split_once(WHITESPACE) {
+                Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+                None => (None, raw.trim()),
+            };
+            let profile = match (self.kind, prefix) {
+                (FileKind::Config, Some("profile")) | (FileKind::Credentials, None) => {
+                    is_identifier(name).then_some(name)
+                }
+                (FileKind::Config, None) if name == "default" => Some(name),
+                _ => None,
+            };
+            profile.map(|p| (p.to_string(), value, prefix.is_some()))
+        });
+        // `[profile default]` in the config file hides `[default]` there.
+        let sections: Vec<_> = sections.collect();
+        let prefixed_default = sections
+            .iter()
+            .any(|(p, _, prefixed)| p == "default" && *prefixed);
+        let mut profiles: Vec<(String, String)> = Vec::new();
+        for (profile, value, prefixed) in sections {
+            if profile == "default" && prefixed_default && !prefixed {
+                continue;
+            }
+            // Two headers of one profile that disagree: which wins is up to the SDK.
+            if let Some((_, other)) = profiles.iter().find(|(p, _)| *p == profile) {
+                if runs_us(other) != runs_us(&value) {
+                    return None;
+                }
+                continue;
+            }
+            profiles.push((profile, value));
+        }
+        Some(profiles)
+    }
+}
+
+/// `key = value` as the SDK reads a property line (comments need a blank before them).
+fn property(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = strip_comment(line, true).split_once('=')?;
+    let key = key.trim_matches(WHITESPACE);
+    (!key.is_empty()).then_some((key, value.trim_matches(WHITESPACE)))
+}
+
+/// `line` trimmed, cut at a `#` or `;` (one after a blank, if `after_blank`).
+fn strip_comment(line: &str, after_blank: bool) -> &str {
+    let line = line.trim_matches(WHITESPACE);
+    let mut previous_blank = false;
+    for (at, c) in line.char_indices() {
+        if (c == '#' || c == ';') && (previous_blank || !after_blank) {
+            return line[..at].trim_matches(WHITESPACE);
+        }
+        previous_blank = c.is_whitespace();
+    }
+    line
+}
+
+/// A profile name the SDK accepts.
+fn is_identifier(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
+}
+
+/// The helper profiles of both files: the credentials file's values win.
+#[derive(Default)]
+struct Helpers(Vec<(String, String)>);
+
+impl Helpers {
+    fn merge(&mut self, profiles: Vec<(String, String)>) {
+        for (profile, value) in profiles {
+            self.0.retain(|(p, _)| *p != profile);
+            self.0.push((profile, value));
+        }
+    }
+
+    /// The only profile whose `credential_process` runs aws-mfa-proc.
+    fn only(self) -> Option<String> {
+        let mut helpers = self.0.into_iter().filter(|(_, value)| runs_us(value));
+        let (only, _) = helpers.next()?;
+        helpers.next().is_none().then_some(only)
+    }
 }

@@ -1,6 +1,6 @@
 //! The full and the cached-path loaders, against each other and against bad input.
 
-use super::fast::{read_sections, target as fast_target};
+use super::fast::{only_helper, read_sections, target as fast_target};
 use super::*;
 use crate::system::FakeEnv;
 
@@ -364,6 +364,88 @@ mod fuzz {
                     }
                 }
             }
+        }
+    }
+
+    /// Lines around helper profiles: program paths with spaces, extra arguments,
+    /// keys in other cases, comments, continuations, default sections.
+    fn helper_line() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("mfa"),
+            Just("other"),
+            Just("default"),
+            Just("a b"),
+            Just("x]"),
+        ];
+        let program = prop_oneof![
+            Just("aws-mfa-proc"),
+            Just("/usr/local/bin/aws-mfa-proc"),
+            Just("\"/opt/My Tools/aws-mfa-proc\""),
+            Just("'/opt/My Tools/aws-mfa-proc'"),
+            Just("/opt/My\\ Tools/aws-mfa-proc"),
+            Just("\"/opt/My Tools/aws-mfa-proc"),
+            Just("aws-vault export --format=json"),
+            Just("aws-mfa-proc-full"),
+        ];
+        let args = prop_oneof![
+            Just(""),
+            Just(" --profile mfa"),
+            Just(" --profile=other -v"),
+            Just(" --source-profile keys"),
+            Just(" # a comment"),
+            Just(";not a comment"),
+        ];
+        let key = prop_oneof![
+            Just("credential_process"),
+            Just("Credential_Process"),
+            Just("CREDENTIAL_PROCESS "),
+            Just("credential_processes"),
+            Just(" credential_process"),
+        ];
+        prop_oneof![
+            (
+                prop_oneof![
+                    Just("profile "),
+                    Just(""),
+                    Just("profile  "),
+                    Just("sso-session ")
+                ],
+                name.clone(),
+                prop_oneof![Just(""), Just(" # c"), Just(" ]")]
+            )
+                .prop_map(|(prefix, n, tail)| format!("[{prefix}{n}]{tail}")),
+            (key, program, args).prop_map(|(k, p, a)| format!("{k} = {p}{a}")),
+            Just("mfa_serial = arn:aws:iam::111111111111:mfa/alice".to_string()),
+            Just("  --profile mfa".to_string()),
+            Just("# comment".to_string()),
+            Just("".to_string()),
+            Just("s3 =".to_string()),
+            Just("  max_concurrent_requests = 2".to_string()),
+            Just("  not a sub-property".to_string()),
+            Just("region".to_string()),
+        ]
+    }
+
+    proptest! {
+        /// The bare call's streaming scan finds the only helper profile exactly when the
+        /// full parser does, and then what it asks for is the same.
+        #[test]
+        fn the_scan_and_the_full_parser_agree_on_the_only_helper(
+            config in prop::collection::vec(helper_line(), 0..24),
+            credentials in prop::collection::vec(helper_line(), 0..6),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let files = FakeEnv::default()
+                .with("AWS_CONFIG_FILE", dir.path().join("c").to_str().unwrap())
+                .with("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("k").to_str().unwrap());
+            std::fs::write(dir.path().join("c"), config.join("\n")).unwrap();
+            std::fs::write(dir.path().join("k"), credentials.join("\n")).unwrap();
+            let fast = only_helper(&files);
+            let full = Config::load(&files).ok().and_then(|all| {
+                let profile = all.choose_profile(None).ok()?;
+                all.target(&files, &profile, None).ok()
+            });
+            prop_assert_eq!(fast.as_ref().map(identity), full.as_ref().map(identity));
         }
     }
 }

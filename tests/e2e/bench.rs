@@ -18,8 +18,10 @@ fn the_cached_path_benchmark_runs_and_prints_its_table() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     for row in [
         "cat of the same JSON",
-        "cache hit, Secret Service",
-        "5,000 extra profiles",
+        "cache hit, --profile, Secret Service",
+        "cache hit, bare call",
+        "bare: 5,000 profiles minus 1 profile",
+        "@u not possessed",
         "AWS CLI overhead",
         "peak RSS",
     ] {

@@ -86,3 +86,37 @@ fn the_aws_cli_chains_a_role_from_the_front_door_alone_after_login() {
         );
     }
 }
+
+#[test]
+fn a_bare_credential_process_line_is_served_by_the_front_door_alone() {
+    if !kernel_keyring_usable() {
+        return skip("the front door serves from the kernel keyring, which is not usable here");
+    }
+    let rig = Rig::new();
+    configured(&rig);
+    let front = front_door_alone(&rig);
+    // The line people are told to write: no --profile. (A quoted absolute path, so the
+    // SDKs run this copy; the front door finds its profile by scanning the config.)
+    rig.write_config(&CONFIG.replace(
+        "credential_process = aws-mfa-proc --profile mfa",
+        &format!("credential_process = \"{}\"", front.display()),
+    ));
+    login(&rig, "123456");
+
+    let cli = detached(
+        &rig,
+        "aws",
+        &["sts", "get-caller-identity", "--profile", "production"],
+    );
+    assert!(cli.status.success(), "{}", text(&cli.stderr));
+    assert!(
+        text(&cli.stdout).contains("assumed-role/Role-Name-To-Assume"),
+        "{}",
+        text(&cli.stdout)
+    );
+    let bare = Run::from(detached(&rig, front.to_str().unwrap(), &[]));
+    assert!(bare.status.success(), "{}", bare.stderr);
+    assert!(bare.stderr.is_empty(), "{}", bare.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&bare.stdout).unwrap();
+    assert_eq!(doc["SecretAccessKey"], MOTO_SESSION_SECRET);
+}
