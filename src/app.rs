@@ -18,6 +18,7 @@ use crate::system::{Environment, ProcessEnv, SystemClock};
 /// The full program's `main`.
 #[allow(clippy::print_stderr)]
 pub fn main() -> ExitCode {
+    crate::harden::process();
     let cli = Cli::parse();
     let env = ProcessEnv;
     crate::log::set_level(cli.verbose.max(crate::log::level_from_env(

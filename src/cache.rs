@@ -1,5 +1,5 @@
-//! What is cached, under which name, when it is fresh, and the fast kernel copy in
-//! front of the keychain.
+//! What is cached, under which name, when it is fresh, the fast kernel copy in front of
+//! the keychain, and revocation.
 //!
 //! Item names (service `aws-mfa-proc`, see `docs/how-it-works.md`):
 //! - `v1:keys:NAME`: long-term keys stored with `add NAME`;
@@ -7,15 +7,23 @@
 //!   device, shared by every profile that chains from it;
 //! - `v1:role:SOURCE:MFA_SERIAL:ROLE_ARN`: a role assumed with that session.
 //!
+//! The fast tier the front door reads is the kernel keyring: a copy of each session
+//! and role record, named `aws-mfa-proc:NAMESPACE:SOURCE:SESSION:ITEM` (each a short
+//! digest: the keychain it stands in front of, the long-term identity, the MFA session,
+//! the item); with the keyutils backend, the keychain's own items instead.
+//!
 //! Invariants:
 //! - credentials with less than [`REFRESH_MARGIN`] left are never fresh;
 //! - a session made from other long-term keys than the profile's current ones is not
 //!   the profile's ([`belongs_to`]);
 //! - only session and role records are copied to the kernel keyring, never long-term
 //!   keys; each copy expires with its session; a copy that does not decode to a
-//!   well-formed record is a miss;
-//! - copies made in front of one keychain are never served for another (the
-//!   namespace in their description).
+//!   well-formed record is a miss; copies are never made on top of the keyutils backend
+//!   (it is the same store);
+//! - copies made in front of one keychain are never served for another (namespace);
+//! - revocation reaches everything made from what is revoked: every role of a session,
+//!   every session and role of long-term keys, in the keychain and as kernel copies in
+//!   every namespace.
 
 use chrono::{DateTime, Utc};
 
@@ -23,7 +31,8 @@ use crate::config::{KeySource, REFRESH_MARGIN, Target};
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::kernel::{KernelKeyring, NoKernel};
 use crate::runtime::hex_digest;
-use crate::store::{Lookup, StoreError, Vault, record};
+use crate::store::kernel_store::PREFIX as STORE_PREFIX;
+use crate::store::{Backend, Lookup, StoreError, Vault, record, unframe_single};
 use crate::system::Environment;
 
 /// Item name of the long-term keys stored with `aws-mfa-proc add NAME`.
@@ -49,23 +58,6 @@ pub(crate) fn item(target: &Target) -> String {
     }
 }
 
-/// The prefixes of every item made from the MFA session `session_item`: the session
-/// itself, and the roles assumed with it.
-pub(crate) fn made_from_session(source: &KeySource, mfa_serial: &str) -> Vec<String> {
-    vec![
-        session_item(source, mfa_serial),
-        format!("v1:role:{}:{mfa_serial}:", source.id()),
-    ]
-}
-
-/// The prefixes of every item made from the long-term keys `source`.
-pub(crate) fn made_from_keys(source: &KeySource) -> Vec<String> {
-    vec![
-        format!("v1:session:{}:", source.id()),
-        format!("v1:role:{}:", source.id()),
-    ]
-}
-
 /// At least [`REFRESH_MARGIN`] left at `now`.
 pub(crate) fn fresh_at(session: &SessionCredentials, now: DateTime<Utc>) -> bool {
     session
@@ -82,12 +74,38 @@ fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
     }
 }
 
+fn short(text: &str) -> String {
+    hex_digest(text.as_bytes())[..12].to_string()
+}
+
+/// The digests that name a kernel copy: identity, session, item.
+fn copy_parts(target: &Target) -> [String; 3] {
+    let mfa = target.mfa();
+    let source = mfa.keys.id();
+    [
+        short(&source),
+        short(&format!("{source}\0{}", mfa.mfa_serial)),
+        short(&item(target)),
+    ]
+}
+
+const COPY_PREFIX: &str = "aws-mfa-proc:";
+
+/// Where the front door finds records without the keychain.
+enum Tier {
+    /// Copies in front of a keychain, in this namespace.
+    Copies(String),
+    /// The keyutils backend's own items.
+    Store,
+    Off,
+}
+
 /// The keychain, with the kernel copies in front of it.
 pub(crate) struct Cache {
     pub vault: Vault,
+    /// The user's kernel keyring: the tier, and where revocation looks for copies.
     kernel: Box<dyn KernelKeyring>,
-    /// Which keychain the copies stand in front of.
-    namespace: String,
+    tier: Tier,
 }
 
 impl Cache {
@@ -100,49 +118,60 @@ impl Cache {
         let off = env
             .var("AWS_MFA_PROC_KERNEL_CACHE")
             .is_some_and(|v| v.eq_ignore_ascii_case("off"));
-        let kernel: Box<dyn KernelKeyring> = if off {
-            Box::new(NoKernel)
+        let tier = if choice == "keyutils" {
+            Tier::Store
+        } else if off {
+            Tier::Off
         } else {
-            open_kernel()
+            let bus = env.var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+            let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
+            Tier::Copies(short(&format!("{choice}\0{bus}\0{runtime}")))
         };
-        let bus = env.var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-        let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
-        let namespace =
-            hex_digest(format!("{choice}\0{bus}\0{runtime}").as_bytes())[..12].to_string();
         Cache {
             vault: Vault::open(choice),
-            kernel,
-            namespace,
+            kernel: open_kernel(),
+            tier,
         }
     }
 
-    /// An in-memory keychain with `kernel` in front.
+    /// An in-memory keychain with `kernel` as the kernel keyring.
     #[cfg(test)]
     pub(crate) fn memory(kernel: Box<dyn KernelKeyring>) -> Cache {
         Cache {
             vault: Vault::memory(),
             kernel,
-            namespace: "test".into(),
+            tier: Tier::Copies("test".into()),
         }
     }
 
-    fn description(&self, item: &str) -> String {
-        format!("aws-mfa-proc:{}:{item}", self.namespace)
+    fn copy_name(&self, namespace: &str, target: &Target) -> String {
+        let [source, session, item] = copy_parts(target);
+        format!("{COPY_PREFIX}{namespace}:{source}:{session}:{item}")
     }
 
-    /// The front door's only question: a fresh kernel copy of `target`'s credentials?
-    /// Never connects to the keychain.
+    /// The front door's only question: a fresh record of `target`'s credentials in the
+    /// kernel keyring? Never connects to the keychain.
     pub(crate) fn fresh_copy(
         &self,
         target: &Target,
         now: DateTime<Utc>,
     ) -> Option<SessionCredentials> {
-        self.copy(&item(target))
+        self.copy(target)
             .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now))
     }
 
-    fn copy(&self, item: &str) -> Option<SessionCredentials> {
-        record::decode(&self.kernel.read(&self.description(item))?).ok()
+    fn copy(&self, target: &Target) -> Option<SessionCredentials> {
+        let bytes = match &self.tier {
+            Tier::Copies(namespace) => self.kernel.read(&self.copy_name(namespace, target))?,
+            Tier::Store => {
+                let head = self
+                    .kernel
+                    .read(&format!("{STORE_PREFIX}{}", item(target)))?;
+                zeroize::Zeroizing::new(unframe_single(&head)?.to_vec())
+            }
+            Tier::Off => return None,
+        };
+        record::decode(&bytes).ok()
     }
 
     /// `target`'s cached credentials, fresh or not: the kernel copy if there is one,
@@ -152,12 +181,11 @@ impl Cache {
         target: &Target,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionCredentials>, StoreError> {
-        let item = item(target);
-        let found = match self.copy(&item) {
+        let found = match self.copy(target) {
             Some(copy) => Some(copy),
-            None => match self.vault.get_record::<SessionCredentials>(&item)? {
+            None => match self.vault.get_record::<SessionCredentials>(&item(target))? {
                 Lookup::Found(s) => {
-                    self.put_copy(&item, &s, now);
+                    self.put_copy(target, &s, now);
                     Some(s)
                 }
                 Lookup::Missing => None,
@@ -181,31 +209,79 @@ impl Cache {
         credentials: &SessionCredentials,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let item = item(target);
-        self.put_copy(&item, credentials, now);
-        self.vault.put_record(&item, credentials)
+        self.put_copy(target, credentials, now);
+        let ttl = (credentials.expiration - now).to_std().ok();
+        self.vault.put_record(&item(target), credentials, ttl)
     }
 
-    fn put_copy(&self, item: &str, credentials: &SessionCredentials, now: DateTime<Utc>) {
-        let ttl = (credentials.expiration - now).to_std().unwrap_or_default();
-        self.kernel
-            .write(&self.description(item), &record::encode(credentials), ttl);
+    fn put_copy(&self, target: &Target, credentials: &SessionCredentials, now: DateTime<Utc>) {
+        let Tier::Copies(namespace) = &self.tier else {
+            return;
+        };
+        // The keyutils backend, chosen by `auto` for want of a Secret Service, is the
+        // kernel keyring already.
+        if self.vault.backend().is_ok_and(|b| b == Backend::Keyutils) {
+            return;
+        }
+        let Ok(ttl) = (credentials.expiration - now).to_std() else {
+            return;
+        };
+        let name = self.copy_name(namespace, target);
+        if let Err(e) = self
+            .kernel
+            .write(&name, &record::encode(credentials), Some(ttl))
+        {
+            crate::debug!("no kernel copy of `{}`: {e}", target.profile());
+        }
     }
 
-    /// Forgets the cached item `item`, its copy included; `true` if the keychain had it.
-    pub(crate) fn forget(&self, item: &str) -> Result<bool, StoreError> {
-        self.kernel.forget(&self.description(item));
-        self.vault.delete(item)
-    }
-
-    /// Forgets every cached item whose name starts with one of `prefixes`, and the items
-    /// `named` (found from the config, for keychains that cannot list their items).
-    /// Returns how many the keychain had.
-    pub(crate) fn forget_all(
+    /// Forgets the MFA session of `source` and `mfa_serial`, every role assumed with it,
+    /// and the items `named` (found from the config, for keychains that cannot list);
+    /// returns how many items the keychain had.
+    pub(crate) fn forget_session(
         &self,
-        prefixes: &[String],
+        source: &KeySource,
+        mfa_serial: &str,
         named: &[String],
     ) -> Result<usize, StoreError> {
+        let id = source.id();
+        let (source_part, session_part) = (short(&id), short(&format!("{id}\0{mfa_serial}")));
+        self.forget_copies(|parts| parts[0] == source_part && parts[1] == session_part);
+        let mut named = named.to_vec();
+        named.push(session_item(source, mfa_serial));
+        self.forget_items(&[format!("v1:role:{id}:{mfa_serial}:")], &named)
+    }
+
+    /// Forgets every session and role made from the long-term keys `source`.
+    pub(crate) fn forget_keys(
+        &self,
+        source: &KeySource,
+        named: &[String],
+    ) -> Result<usize, StoreError> {
+        let id = source.id();
+        let source_part = short(&id);
+        self.forget_copies(|parts| parts[0] == source_part);
+        self.forget_items(
+            &[format!("v1:session:{id}:"), format!("v1:role:{id}:")],
+            named,
+        )
+    }
+
+    /// Removes the kernel copies, in any namespace, whose [source, session, item]
+    /// digests match.
+    fn forget_copies(&self, matches: impl Fn(&[&str]) -> bool) {
+        for description in self.kernel.descriptions(COPY_PREFIX) {
+            if description.starts_with(STORE_PREFIX) {
+                continue;
+            }
+            let parts: Vec<&str> = description.split(':').skip(2).collect();
+            if parts.len() == 3 && matches(&parts) {
+                self.kernel.remove(&description);
+            }
+        }
+    }
+
+    fn forget_items(&self, prefixes: &[String], named: &[String]) -> Result<usize, StoreError> {
         let mut items: std::collections::BTreeSet<String> = named.iter().cloned().collect();
         for prefix in prefixes {
             if let Some(listed) = self.vault.names(prefix)? {
@@ -214,7 +290,7 @@ impl Cache {
         }
         let mut forgotten = 0;
         for item in items {
-            if self.forget(&item)? {
+            if self.vault.delete(&item)? {
                 forgotten += 1;
             }
         }
@@ -238,4 +314,146 @@ fn open_kernel() -> Box<dyn KernelKeyring> {
 #[cfg(not(target_os = "linux"))]
 fn open_kernel() -> Box<dyn KernelKeyring> {
     Box::new(NoKernel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DEFAULT_DURATION, RoleSettings, Settings};
+    use crate::kernel::MemoryKernel;
+    use crate::secret::Secret;
+    use std::sync::Arc;
+
+    /// The twin kernel, shared between caches as the real one is between processes.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<MemoryKernel>);
+    impl KernelKeyring for Shared {
+        fn read(&self, d: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+            self.0.read(d)
+        }
+        fn write(
+            &self,
+            d: &str,
+            v: &[u8],
+            t: Option<std::time::Duration>,
+        ) -> Result<(), crate::kernel::KernelError> {
+            self.0.write(d, v, t)
+        }
+        fn remove(&self, d: &str) -> bool {
+            self.0.remove(d)
+        }
+        fn descriptions(&self, p: &str) -> Vec<String> {
+            self.0.descriptions(p)
+        }
+    }
+
+    fn session(profile: &str, keys: &str, serial: &str) -> Target {
+        Target::Session(Settings {
+            profile: profile.into(),
+            mfa_serial: serial.into(),
+            region: "eu-west-1".into(),
+            profile_region: None,
+            duration: DEFAULT_DURATION,
+            keys: KeySource::Keychain(keys.into()),
+            endpoint: None,
+        })
+    }
+
+    fn role(of: &Target, arn: &str) -> Target {
+        Target::Role(RoleSettings {
+            profile: "production".into(),
+            role_arn: arn.into(),
+            duration: std::time::Duration::from_secs(3600),
+            region: "eu-west-1".into(),
+            profile_region: None,
+            endpoint: None,
+            mfa: of.mfa().clone(),
+        })
+    }
+
+    fn credentials(now: DateTime<Utc>) -> SessionCredentials {
+        SessionCredentials {
+            access_key_id: "ASIAEXAMPLE00001".into(),
+            secret_access_key: Secret::new("secret".into()),
+            session_token: Secret::new("token".into()),
+            expiration: now + chrono::Duration::hours(1),
+            source_access_key_id: "AKIAEXAMPLE00001".into(),
+        }
+    }
+
+    /// Two caches in front of one keychain and one kernel, in different namespaces
+    /// (as two environments of one user are).
+    fn two_namespaces() -> (Cache, Cache, Shared) {
+        let kernel = Shared::default();
+        let mut a = Cache::memory(Box::new(kernel.clone()));
+        let mut b = Cache::memory(Box::new(kernel.clone()));
+        a.tier = Tier::Copies("aaaa".into());
+        b.tier = Tier::Copies("bbbb".into());
+        // One keychain: b reads what a wrote.
+        (a.vault, b.vault) = Vault::memory_pair();
+        (a, b, kernel)
+    }
+
+    #[test]
+    fn forgetting_a_session_reaches_its_roles_and_every_namespace_and_nothing_else() {
+        let (a, b, kernel) = two_namespaces();
+        let now = Utc::now();
+        let alice = session("mfa", "mfa", "arn:aws:iam::1:mfa/alice");
+        let alice2 = session("mfa2", "mfa", "arn:aws:iam::1:mfa/alice2");
+        let admin = role(&alice, "arn:aws:iam::2:role/Admin");
+        for t in [&alice, &alice2, &admin] {
+            a.store(t, &credentials(now), now).unwrap();
+            b.store(t, &credentials(now), now).unwrap();
+        }
+        assert_eq!(kernel.descriptions(COPY_PREFIX).len(), 6);
+        let Target::Session(s) = &alice else {
+            unreachable!()
+        };
+        assert_eq!(a.forget_session(&s.keys, &s.mfa_serial, &[]).unwrap(), 2);
+        for cache in [&a, &b] {
+            assert!(cache.fresh_copy(&alice, now).is_none());
+            assert!(cache.fresh_copy(&admin, now).is_none());
+            assert!(
+                cache.fresh_copy(&alice2, now).is_some(),
+                "another device's session"
+            );
+        }
+        assert!(b.cached(&admin, now).unwrap().is_none());
+    }
+
+    #[test]
+    fn forgetting_long_term_keys_reaches_every_session_and_role_made_from_them() {
+        let (a, b, _) = two_namespaces();
+        let now = Utc::now();
+        let alice = session("mfa", "mfa", "arn:aws:iam::1:mfa/alice");
+        let other = session("other", "other", "arn:aws:iam::1:mfa/alice");
+        let admin = role(&alice, "arn:aws:iam::2:role/Admin");
+        for t in [&alice, &other, &admin] {
+            b.store(t, &credentials(now), now).unwrap();
+        }
+        a.forget_keys(&KeySource::Keychain("mfa".into()), &[])
+            .unwrap();
+        assert!(b.cached(&alice, now).unwrap().is_none());
+        assert!(b.cached(&admin, now).unwrap().is_none());
+        assert!(b.cached(&other, now).unwrap().is_some());
+    }
+
+    #[test]
+    fn with_the_keyutils_backend_there_are_no_copies_and_the_front_door_reads_the_store() {
+        let kernel = Shared::default();
+        let mut cache = Cache::memory(Box::new(kernel.clone()));
+        cache.tier = Tier::Store;
+        cache.vault = Vault::with_store(Box::new(crate::store::kernel_store::KernelStore::new(
+            Box::new(kernel.clone()),
+        )));
+        let now = Utc::now();
+        let alice = session("mfa", "mfa", "arn:aws:iam::1:mfa/alice");
+        cache.store(&alice, &credentials(now), now).unwrap();
+        let keys = kernel.0.keys.lock().unwrap().clone();
+        assert_eq!(keys.len(), 1, "one item, no copy: {:?}", keys.keys());
+        let (description, (_, ttl)) = keys.iter().next().unwrap();
+        assert!(description.starts_with(STORE_PREFIX));
+        assert!(ttl.is_some(), "a session item expires");
+        assert!(cache.fresh_copy(&alice, now).is_some());
+    }
 }

@@ -28,8 +28,8 @@ pub(crate) enum Error {
     Session(String, SessionError),
     #[error("profile `{0}`: {1}")]
     Keychain(String, StoreError),
-    #[error("{0}")]
-    Runtime(#[from] RuntimeError),
+    #[error("profile `{0}`: {1}")]
+    Runtime(String, RuntimeError),
     #[error("{0}")]
     Input(String),
     #[error("cannot write to stdout: {0}")]

@@ -29,6 +29,7 @@ const FULL: &str = "aws-mfa-proc-full";
 
 /// The front door's `main`.
 pub fn main() -> ExitCode {
+    crate::harden::process();
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let env = ProcessEnv;
     let cache = Cache::open(&env);
@@ -78,7 +79,7 @@ fn serve(
 }
 
 /// `--profile NAME` (or `--profile=NAME`), `--source-profile SRC`, or neither; nothing else.
-fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Option<String>)> {
+pub(crate) fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Option<String>)> {
     let mut profile = None;
     let mut source = None;
     let mut words = args.iter().map(|a| a.to_str());

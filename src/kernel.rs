@@ -1,25 +1,51 @@
-//! The Linux kernel keyring, as a small trait: read, write with a timeout, forget.
+//! The Linux kernel's user keyring (`@u`), as a small trait.
 //!
-//! It holds the fast copies of session records in front of the keychain (see
-//! [`crate::cache`]). The kernel answers in microseconds where a Secret Service read
-//! costs a D-Bus connection and a key exchange.
+//! It holds the fast copies of session records in front of a keychain (see
+//! [`crate::cache`]), and, with `AWS_MFA_PROC_KEYCHAIN=keyutils`, the items of the
+//! keychain itself ([`crate::store`]). The kernel answers in microseconds where a
+//! Secret Service read costs a D-Bus connection and a key exchange.
 //!
 //! Invariants:
-//! - every key written carries a kernel timeout: none outlives the session it copies;
-//! - every failure is a miss (no keyutils, blocked by seccomp, quota, evicted): the
-//!   keychain behind stays the store of record;
+//! - a key is made where this process possesses it (its process keyring), given its
+//!   timeout, linked into `@u`, and only then given its final permissions: view, read
+//!   and search for the possessor and the user, nothing else. So its timeout and
+//!   permissions are set whether or not this process possesses `@u` (`keyctl session
+//!   -`, systemd's `KeyringMode=private`), and no process can rewrite it afterwards:
+//!   a new value is a new key, linked over the old one;
+//! - every copy of a session carries a kernel timeout at the session's expiry;
+//! - reads never fail loudly: an unreachable keyring (no keyutils, blocked by seccomp),
+//!   an expired or unreadable key is a miss; callers check what they read;
 //! - [`MemoryKernel`] is the in-memory twin for unit tests; [`NoKernel`] always misses.
 
 use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+/// Why a key could not be written.
+#[derive(Clone, Debug, thiserror::Error)]
+pub(crate) enum KernelError {
+    #[error(
+        "the kernel keyring's per-user quota is full (kernel.keys.maxbytes, {0} bytes for your user; expired keys count until the kernel collects them). Run `aws-mfa-proc logout` for profiles you do not use, raise it (`sysctl kernel.keys.maxbytes=…` as root), or use a Secret Service"
+    )]
+    Quota(String),
+    #[error("the kernel keyring refused: {0}")]
+    Refused(String),
+}
+
 /// Keys in the user's kernel keyring, by description.
-pub(crate) trait KernelKeyring {
+pub(crate) trait KernelKeyring: Send + Sync {
     fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>>;
-    /// Best effort; a failure leaves no key behind.
-    fn write(&self, description: &str, value: &[u8], ttl: Duration);
-    fn forget(&self, description: &str);
+    /// Writes a new key over any old one; `ttl` `None` means no timeout.
+    fn write(
+        &self,
+        description: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), KernelError>;
+    /// Unlinks the key; `true` if there was one.
+    fn remove(&self, description: &str) -> bool;
+    /// The descriptions of the live keys in `@u` that start with `prefix`.
+    fn descriptions(&self, prefix: &str) -> Vec<String>;
 }
 
 /// No kernel keyring (turned off, or not Linux).
@@ -29,81 +55,159 @@ impl KernelKeyring for NoKernel {
     fn read(&self, _: &str) -> Option<Zeroizing<Vec<u8>>> {
         None
     }
-    fn write(&self, _: &str, _: &[u8], _: Duration) {}
-    fn forget(&self, _: &str) {}
-}
-
-/// The user keyring (`@u`).
-#[cfg(target_os = "linux")]
-pub(crate) struct UserKeyring {
-    ring: linux_keyutils::KeyRing,
-}
-
-#[cfg(target_os = "linux")]
-impl UserKeyring {
-    pub(crate) fn open() -> Option<UserKeyring> {
-        use linux_keyutils::{KeyRing, KeyRingIdentifier};
-        KeyRing::from_special_id(KeyRingIdentifier::User, false)
-            .ok()
-            .map(|ring| UserKeyring { ring })
+    fn write(&self, _: &str, _: &[u8], _: Option<Duration>) -> Result<(), KernelError> {
+        Err(KernelError::Refused("no kernel keyring".into()))
+    }
+    fn remove(&self, _: &str) -> bool {
+        false
+    }
+    fn descriptions(&self, _: &str) -> Vec<String> {
+        Vec::new()
     }
 }
 
 #[cfg(target_os = "linux")]
-impl KernelKeyring for UserKeyring {
-    fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>> {
-        let key = self.ring.search(description).ok()?;
-        key.read_to_vec().ok().map(Zeroizing::new)
+pub(crate) use linux::UserKeyring;
+
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::*;
+    use linux_keyutils::{
+        Key, KeyError, KeyPermissions, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier,
+        KeySerialId, Permission,
+    };
+
+    /// The user keyring.
+    pub(crate) struct UserKeyring {
+        ring: KeyRing,
     }
 
-    fn write(&self, description: &str, value: &[u8], ttl: Duration) {
-        use linux_keyutils::{KeyPermissionsBuilder, Permission};
-        if ttl.as_secs() == 0 {
-            return self.forget(description);
-        }
-        let Ok(key) = self.ring.add_key(description, value) else {
-            return;
-        };
-        let perms = KeyPermissionsBuilder::builder()
-            .posessor(Permission::ALL)
-            .user(Permission::ALL)
-            .build();
-        if key.set_perms(perms).is_err() || key.set_timeout(ttl.as_secs() as usize).is_err() {
-            let _ = key.invalidate();
+    impl UserKeyring {
+        /// `None` where the kernel keyring cannot be used (no keyutils, seccomp).
+        pub(crate) fn open() -> Option<UserKeyring> {
+            KeyRing::from_special_id(KeyRingIdentifier::User, false)
+                .ok()
+                .map(|ring| UserKeyring { ring })
         }
     }
 
-    fn forget(&self, description: &str) {
-        if let Ok(key) = self.ring.search(description) {
-            let _ = key.invalidate();
+    /// View, read and search for the possessor and the user; no write, no setattr.
+    fn final_perms() -> KeyPermissions {
+        let see = || Permission::VIEW | Permission::READ | Permission::SEARCH;
+        KeyPermissionsBuilder::builder()
+            .posessor(see())
+            .user(see())
+            .build()
+    }
+
+    fn refused(e: KeyError) -> KernelError {
+        match e {
+            KeyError::QuotaExceeded => KernelError::Quota(
+                std::fs::read_to_string("/proc/sys/kernel/keys/maxbytes")
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_else(|_| "20000".into()),
+            ),
+            other => KernelError::Refused(format!("{other:?}")),
+        }
+    }
+
+    impl KernelKeyring for UserKeyring {
+        fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>> {
+            let key = self.ring.search(description).ok()?;
+            key.read_to_vec().ok().map(Zeroizing::new)
+        }
+
+        fn write(
+            &self,
+            description: &str,
+            value: &[u8],
+            ttl: Option<Duration>,
+        ) -> Result<(), KernelError> {
+            let scratch =
+                KeyRing::from_special_id(KeyRingIdentifier::Process, true).map_err(refused)?;
+            let key = scratch.add_key(description, value).map_err(refused)?;
+            let finished = (|| {
+                if let Some(ttl) = ttl {
+                    key.set_timeout(ttl.as_secs().max(1) as usize)?;
+                }
+                // Replaces a key of the same description, whatever its permissions.
+                self.ring.link_key(key)?;
+                key.set_perms(final_perms())
+            })();
+            let _ = scratch.unlink_key(key);
+            if let Err(e) = finished {
+                let _ = self.ring.unlink_key(key);
+                return Err(refused(e));
+            }
+            Ok(())
+        }
+
+        fn remove(&self, description: &str) -> bool {
+            match self.ring.search(description) {
+                Ok(key) => self.ring.unlink_key(key).is_ok(),
+                Err(_) => false,
+            }
+        }
+
+        fn descriptions(&self, prefix: &str) -> Vec<String> {
+            let user = Key::from_id(KeySerialId::new(KeyRingIdentifier::User as i32));
+            let Ok(ids) = user.read_to_vec() else {
+                return Vec::new();
+            };
+            ids.chunks_exact(4)
+                .filter_map(|id| {
+                    let key = Key::from_id(KeySerialId::new(i32::from_ne_bytes([
+                        id[0], id[1], id[2], id[3],
+                    ])));
+                    // The crate's describe panics on descriptions over ~490 bytes
+                    // (other programs' keys may have them): such a key is not ours.
+                    let metadata = std::panic::catch_unwind(|| key.metadata()).ok()?.ok()?;
+                    let description = metadata.get_description();
+                    description
+                        .starts_with(prefix)
+                        .then(|| description.to_string())
+                })
+                .collect()
         }
     }
 }
 
-/// The in-memory twin: keys with their expiry, on no clock but their own ttl.
+/// A key of the twin: its value and timeout.
+#[cfg(test)]
+type MemoryKey = (Vec<u8>, Option<Duration>);
+
+/// The in-memory twin.
 #[cfg(test)]
 #[derive(Default)]
 pub(crate) struct MemoryKernel {
-    pub keys: std::cell::RefCell<std::collections::BTreeMap<String, (Vec<u8>, Duration)>>,
+    pub keys: std::sync::Mutex<std::collections::BTreeMap<String, MemoryKey>>,
 }
 
 #[cfg(test)]
 impl KernelKeyring for MemoryKernel {
     fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>> {
-        self.keys
-            .borrow()
-            .get(description)
+        let keys = self.keys.lock().unwrap();
+        keys.get(description)
             .map(|(v, _)| Zeroizing::new(v.clone()))
     }
-    fn write(&self, description: &str, value: &[u8], ttl: Duration) {
-        if ttl.is_zero() {
-            return self.forget(description);
-        }
-        self.keys
-            .borrow_mut()
-            .insert(description.to_string(), (value.to_vec(), ttl));
+    fn write(
+        &self,
+        description: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), KernelError> {
+        let mut keys = self.keys.lock().unwrap();
+        keys.insert(description.to_string(), (value.to_vec(), ttl));
+        Ok(())
     }
-    fn forget(&self, description: &str) {
-        self.keys.borrow_mut().remove(description);
+    fn remove(&self, description: &str) -> bool {
+        self.keys.lock().unwrap().remove(description).is_some()
+    }
+    fn descriptions(&self, prefix: &str) -> Vec<String> {
+        let keys = self.keys.lock().unwrap();
+        keys.keys()
+            .filter(|d| d.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 }

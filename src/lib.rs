@@ -22,6 +22,9 @@ mod config;
 mod credentials;
 mod error;
 mod front;
+#[doc(hidden)]
+pub mod fuzzing;
+mod harden;
 mod kernel;
 mod lock;
 mod log;
@@ -33,6 +36,14 @@ mod session;
 mod store;
 mod sts;
 mod system;
+
+/// Every block of heap memory is zeroed when it is freed, so the copies of a secret that
+/// buffers, `String`s, `Command`'s environment and the SDK's request and response bodies
+/// make along the way do not linger after they are dropped (`Zeroizing` and `Secret`
+/// cover the values we own).
+#[global_allocator]
+static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
+    zeroizing_alloc::ZeroAlloc(std::alloc::System);
 
 pub use app::main as full;
 pub use front::main as front_door;

@@ -110,6 +110,17 @@ impl RuntimeDir {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(fail(e.to_string(), "make its parent directory writable")),
         }
+        RuntimeDir::checked(path)
+    }
+
+    /// Opens `path` as a directory (never through a symlink) and checks it is private
+    /// and this user's.
+    fn checked(path: PathBuf) -> Result<RuntimeDir, RuntimeError> {
+        let fail = |detail: String, fix: &str| RuntimeError {
+            path: path.clone(),
+            detail,
+            fix: fix.to_string(),
+        };
         #[cfg(unix)]
         {
             use rustix::fs::{Mode, OFlags};
@@ -135,6 +146,57 @@ impl RuntimeDir {
         }
         #[cfg(not(unix))]
         Ok(RuntimeDir { path })
+    }
+
+    /// Whether the directory lives in memory (tmpfs or ramfs): a file in it never
+    /// reaches a disk.
+    pub(crate) fn in_memory(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            const TMPFS: u64 = 0x0102_1994;
+            const RAMFS: u64 = 0x8584_58f6;
+            rustix::fs::fstatfs(&self.fd).is_ok_and(|fs| matches!(fs.f_type as u64, TMPFS | RAMFS))
+        }
+        #[cfg(not(target_os = "linux"))]
+        false
+    }
+
+    /// A new private directory `PREFIX-N` in the shared directory `parent` (such as
+    /// /dev/shm). Made with mkdir, which fails if the name exists, so nobody can slip
+    /// another directory in; removed with [`RuntimeDir::remove_dir`].
+    pub(crate) fn create_private(parent: &Path, prefix: &str) -> Result<RuntimeDir, RuntimeError> {
+        use std::hash::{BuildHasher, RandomState};
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let mut last = String::new();
+        for attempt in 0..8u32 {
+            let nonce = RandomState::new().hash_one((std::process::id(), attempt));
+            let path = parent.join(format!("{prefix}-{nonce:016x}"));
+            match builder.create(&path) {
+                Ok(()) => return RuntimeDir::checked(path),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(RuntimeError {
+            path: parent.to_path_buf(),
+            detail: last,
+            fix: "check that the directory is writable".into(),
+        })
+    }
+
+    /// Removes the files inside, then the directory itself.
+    pub(crate) fn remove_dir(self) {
+        for name in self.names() {
+            let _ = self.remove(&name);
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+
+    /// Opens an existing private directory of this user (e.g. one [`create_private`]
+    /// made in a run that was killed).
+    pub(crate) fn open_existing(path: &Path) -> Option<RuntimeDir> {
+        RuntimeDir::checked(path.to_path_buf()).ok()
     }
 
     /// The path of `name` inside, for programs that are handed a path.

@@ -300,6 +300,7 @@ mod tests {
                         access_key_id: "AKIAEXAMPLE00001".into(),
                         secret_access_key: Secret::new("longterm".into()),
                     },
+                    None,
                 )
                 .unwrap();
             let home = tempfile::tempdir().unwrap();

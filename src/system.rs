@@ -22,6 +22,15 @@ impl Environment for ProcessEnv {
     }
 }
 
+/// No variables at all (the fuzzer's environment).
+pub(crate) struct NoEnv;
+
+impl Environment for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
 /// The clock, so tests can move it.
 pub(crate) trait Clock {
     fn now(&self) -> DateTime<Utc>;

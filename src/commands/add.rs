@@ -53,7 +53,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
     let keychain_error = |e| Error::Keychain(name.clone(), e);
     ctx.cache
         .vault
-        .put_record(&cache::keys_item(name), &keys)
+        .put_record(&cache::keys_item(name), &keys, None)
         .map_err(keychain_error)?;
     forget_sessions_of(ctx, name).map_err(keychain_error)?;
     let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
@@ -104,7 +104,5 @@ pub(super) fn forget_sessions_of(ctx: &Ctx<'_>, name: &str) -> Result<(), StoreE
             .collect(),
         Err(_) => Vec::new(),
     };
-    ctx.cache
-        .forget_all(&cache::made_from_keys(&source), &named)
-        .map(drop)
+    ctx.cache.forget_keys(&source, &named).map(drop)
 }

@@ -12,7 +12,12 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &EnvArgs) -> Result<u8, Error> {
     // Under direnv (its stdlib sets DIRENV_IN_ENVRC while an .envrc runs), watch the
     // file that every refresh touches, so the environment reloads with the session.
     let watch = match ctx.env.var("DIRENV_IN_ENVRC") {
-        Some(_) => Some(ctx.runtime.dir()?.file_path(&session::stamp_name(&target))),
+        Some(_) => Some(
+            ctx.runtime
+                .dir()
+                .map_err(|e| Error::Runtime(target.profile().into(), e))?
+                .file_path(&session::stamp_name(&target)),
+        ),
         None => None,
     };
     output::environment(

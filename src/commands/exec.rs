@@ -9,13 +9,15 @@
 //!
 //! Invariants:
 //! - the user's own files are never modified;
-//! - the private file is 0600 in the private runtime directory and is removed when the
-//!   program ends; files left by an exec that was killed are removed by the next one,
-//!   through the checked directory handle only;
+//! - the private file is 0600 in a private directory in memory: the runtime directory
+//!   when it is on tmpfs, else a new private directory in /dev/shm; it is removed when
+//!   the program ends, and files left by an exec that was killed are removed by the
+//!   next one, through checked directory handles only;
 //! - stdin, stdout and stderr are the program's own; its exit code (or the signal that
 //!   ended it) is passed on; signals sent to us are passed to it;
 //! - an exec inside an exec is refused: the inner one would see the outer credentials.
 
+use std::path::Path;
 use std::process::Command;
 
 use super::Ctx;
@@ -58,28 +60,40 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ExecArgs) -> Result<u8, Error> {
                 .credentials
         }
     };
-    let dir = ctx.runtime.dir()?;
-    spawn(
-        dir,
+    let runtime = ctx
+        .runtime
+        .dir()
+        .map_err(|e| Error::Runtime(target.profile().into(), e))?;
+    sweep(runtime);
+    let shm = (!runtime.in_memory())
+        .then(|| RuntimeDir::create_private(Path::new(SHM), &shm_prefix(std::process::id())).ok())
+        .flatten();
+    let result = spawn(
+        shm.as_ref().unwrap_or(runtime),
         &target,
-        &served.credentials,
-        &mfa_session,
+        served.credentials,
+        mfa_session,
         &args.command,
-    )
-    .map_err(|e| Error::Exec(target.profile().into(), e))
+    );
+    if let Some(shm) = shm {
+        shm.remove_dir();
+    }
+    result.map_err(|e| Error::Exec(target.profile().into(), e))
 }
 
 /// Runs `command` with `credentials` (the target's) in its environment and `mfa_session`
 /// in its private credentials file; its exit code, or 128 + the signal that ended it.
+/// Both are dropped (and zeroed, with every copy the spawn made) before the wait: while
+/// the program runs, this process holds no secret.
 fn spawn(
     dir: &RuntimeDir,
     target: &Target,
-    credentials: &SessionCredentials,
-    mfa_session: &SessionCredentials,
+    credentials: SessionCredentials,
+    mfa_session: SessionCredentials,
     command: &[std::ffi::OsString],
 ) -> Result<u8, ExecError> {
-    sweep(dir);
-    let file = PrivateFile::write(dir, &target.mfa().profile, mfa_session)?;
+    let file = PrivateFile::write(dir, &target.mfa().profile, &mfa_session)?;
+    drop(mfa_session);
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut child = Command::new(program);
     for name in CREDENTIAL_VARIABLES {
@@ -106,7 +120,11 @@ fn spawn(
         program: program.to_string_lossy().into_owned(),
         detail: e.to_string(),
     };
-    let mut child = child.spawn().map_err(spawn_error)?;
+    crate::harden::restore_core_limit();
+    let spawned = child.spawn();
+    drop(child);
+    drop(credentials);
+    let mut child = spawned.map_err(spawn_error)?;
     let status = signals::forward_while(child.id(), || child.wait()).map_err(spawn_error)?;
     drop(file);
     Ok(exit_code(status))
@@ -156,8 +174,43 @@ impl Drop for PrivateFile<'_> {
     }
 }
 
-/// Removes credentials files of execs that no longer run (killed before cleaning up).
+/// Shared memory, where the credentials file goes when the runtime directory is on disk.
+const SHM: &str = "/dev/shm";
+
+/// The name prefix of exec `pid`'s private directory in [`SHM`].
+fn shm_prefix(pid: u32) -> String {
+    format!("aws-mfa-proc-exec-{}-{pid}", euid())
+}
+
+#[cfg(unix)]
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+#[cfg(not(unix))]
+fn euid() -> u32 {
+    0
+}
+
+/// Removes credentials files of execs that no longer run (killed before cleaning up),
+/// in the runtime directory and in private directories of ours in [`SHM`].
 fn sweep(dir: &RuntimeDir) {
+    let ours = format!("aws-mfa-proc-exec-{}-", euid());
+    for entry in std::fs::read_dir(SHM).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(&ours)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !signals::alive(pid)
+            && let Some(stale) = RuntimeDir::open_existing(&entry.path())
+        {
+            stale.remove_dir();
+        }
+    }
     for name in dir.names() {
         let Some(pid) = name
             .strip_prefix("exec-")

@@ -29,10 +29,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &ProfileArgs) -> Result<u8, Error> {
     let settings = target.mfa();
     let forgotten = ctx
         .cache
-        .forget_all(
-            &cache::made_from_session(&settings.keys, &settings.mfa_serial),
-            &named,
-        )
+        .forget_session(&settings.keys, &settings.mfa_serial, &named)
         .map_err(|e| Error::Keychain(target.profile().to_string(), e))?;
     output::report(
         ctx.out,

@@ -104,6 +104,10 @@ pub(crate) enum ConfigError {
     },
     #[error("profile name `{0}` is not usable: profile names are 1 to 128 printable characters")]
     BadProfileName(String),
+    #[error(
+        "profile `{profile}`: `region = {value}` is not an AWS region name (lower-case letters, digits and dashes, e.g. eu-west-1). Fix it"
+    )]
+    BadRegion { profile: String, value: String },
 }
 
 impl ConfigError {

@@ -16,11 +16,58 @@
 //! - lines are read as the SDK's parser reads them (`aws-runtime`'s `env_config`):
 //!   headers start with `[`, comments with `#` or `;`, continuations with a blank.
 
-use std::path::Path;
+use std::io::Read;
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value, runs_us};
 use crate::system::Environment;
+
+/// Where the two files' bytes come from: the files, or memory (for the fuzzer).
+pub(crate) enum Source<'a> {
+    Files(Paths),
+    Memory {
+        config: &'a [u8],
+        credentials: &'a [u8],
+    },
+}
+
+impl Source<'_> {
+    fn paths(&self) -> Paths {
+        match self {
+            Source::Files(paths) => paths.clone(),
+            Source::Memory { .. } => Paths {
+                config: "config".into(),
+                credentials: "credentials".into(),
+            },
+        }
+    }
+
+    /// Calls `visit` with each line of one file; see [`each_line`].
+    fn lines(&self, kind: FileKind, visit: impl FnMut(&str) -> bool) -> Option<()> {
+        match self {
+            Source::Files(paths) => {
+                let path = match kind {
+                    FileKind::Config => &paths.config,
+                    FileKind::Credentials => &paths.credentials,
+                };
+                match open_regular(path).ok()? {
+                    Some(file) => each_line(file, visit),
+                    None => Some(()),
+                }
+            }
+            Source::Memory {
+                config,
+                credentials,
+            } => each_line(
+                match kind {
+                    FileKind::Config => *config,
+                    FileKind::Credentials => *credentials,
+                },
+                visit,
+            ),
+        }
+    }
+}
 
 /// What `profile` asks for, parsing only the sections it needs: its own, its MFA
 /// profile's and its source profile's.
@@ -29,7 +76,20 @@ pub(crate) fn target(
     profile: &str,
     source_profile: Option<&str>,
 ) -> Option<Target> {
-    let paths = Paths::locate(env);
+    target_in(
+        &Source::Files(Paths::locate(env)),
+        env,
+        profile,
+        source_profile,
+    )
+}
+
+pub(crate) fn target_in(
+    source: &Source<'_>,
+    env: &dyn Environment,
+    profile: &str,
+    source_profile: Option<&str>,
+) -> Option<Target> {
     let mut names: Vec<String> = [Some(profile), source_profile]
         .into_iter()
         .flatten()
@@ -39,9 +99,9 @@ pub(crate) fn target(
     // → source profile. Three rounds cover every chain this tool supports.
     for _ in 0..3 {
         let config = Config::parse(
-            paths.clone(),
-            read_sections(&paths.config, &names)?,
-            &read_sections(&paths.credentials, &names)?,
+            source.paths(),
+            read_sections(source, FileKind::Config, &names)?,
+            &read_sections(source, FileKind::Credentials, &names)?,
         )
         .ok()?;
         let referred: Vec<String> = names
@@ -68,29 +128,24 @@ pub(crate) fn target(
 /// The profile a bare call serves, and what it asks for: the only profile whose
 /// `credential_process` runs aws-mfa-proc, if there is exactly one.
 pub(crate) fn only_helper(env: &dyn Environment) -> Option<Target> {
-    let paths = Paths::locate(env);
+    only_helper_in(&Source::Files(Paths::locate(env)), env)
+}
+
+pub(crate) fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Option<Target> {
     let mut helpers = Helpers::default();
-    for (path, kind) in [
-        (&paths.config, FileKind::Config),
-        (&paths.credentials, FileKind::Credentials),
-    ] {
+    for kind in [FileKind::Config, FileKind::Credentials] {
         let mut scan = Scan::new(kind);
-        each_line(path, |line| scan.line(line))?;
+        source.lines(kind, |line| scan.line(line))?;
         helpers.merge(scan.finish()?);
     }
     let name = helpers.only()?;
-    target(env, &name, None)
+    target_in(source, env, &name, None)
 }
 
-/// Streams the file at `path` through one window and calls `visit` with each line
-/// (without its `\n` or `\r\n`); `visit` returns `false` to stop early. A missing file
-/// has no lines. `None` if it cannot be read, is not a regular file, or a line is
-/// not UTF-8 (the full loader then says why).
-fn each_line(path: &Path, mut visit: impl FnMut(&str) -> bool) -> Option<()> {
-    use std::io::Read;
-    let Some(mut file) = open_regular(path).ok()? else {
-        return Some(());
-    };
+/// Streams `file` through one window and calls `visit` with each line (without its
+/// `\n` or `\r\n`); `visit` returns `false` to stop early. `None` if it cannot be
+/// read or a line is not UTF-8 (the full loader then says why).
+fn each_line(mut file: impl Read, mut visit: impl FnMut(&str) -> bool) -> Option<()> {
     // window[..filled] is read but not yet judged: at most a line that the end of the
     // previous read cut short, then what this read brought.
     let mut window = vec![0u8; 64 * 1024];
@@ -122,14 +177,18 @@ fn each_line(path: &Path, mut visit: impl FnMut(&str) -> bool) -> Option<()> {
     }
 }
 
-/// The sections of the file at `path` whose header ends in one of `names`
-/// (`[profile NAME]`, `[NAME]`), whole and in order; a missing file has none. The file
-/// is streamed through one small buffer: a config of thousands of profiles is never
-/// held, or paged in, whole.
-pub(crate) fn read_sections(path: &Path, names: &[String]) -> Option<String> {
+/// The sections of one file whose header ends in one of `names` (`[profile NAME]`,
+/// `[NAME]`), whole and in order; a missing file has none. The file is streamed
+/// through one small buffer: a config of thousands of profiles is never held, or paged
+/// in, whole.
+pub(crate) fn read_sections(
+    source: &Source<'_>,
+    kind: FileKind,
+    names: &[String],
+) -> Option<String> {
     let mut kept = String::new();
     let mut keep = false;
-    each_line(path, |line| {
+    source.lines(kind, |line| {
         if line.starts_with('[') {
             keep = header_names(line, names);
         }

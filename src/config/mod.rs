@@ -30,10 +30,11 @@ use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
-pub(crate) use command_line::{flag_value, runs_us};
+pub(crate) use command_line::{flag_value, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
+pub(crate) use rules::is_region;
 
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
@@ -180,7 +181,7 @@ impl Config {
                 seconds: duration.as_secs(),
             });
         }
-        let profile_region = section.get("region").map(str::to_string);
+        let profile_region = rules::region(section, profile)?;
         Ok(Target::Role(RoleSettings {
             profile: profile.to_string(),
             role_arn: role_arn.to_string(),
@@ -238,11 +239,14 @@ impl Config {
                 KeySource::SharedProfile { profile: src, keys }
             }
         };
+        let profile_region = rules::region(section, profile)?;
         Ok(Settings {
             profile: profile.to_string(),
             mfa_serial: mfa_serial.to_string(),
-            region: section.get("region").unwrap_or(DEFAULT_REGION).to_string(),
-            profile_region: section.get("region").map(str::to_string),
+            region: profile_region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            profile_region,
             duration,
             keys,
             endpoint: rules::endpoint(env, section),
@@ -277,6 +281,24 @@ impl Config {
             }
         }
         Ok(section)
+    }
+
+    /// Every profile name of both files, sorted.
+    pub(crate) fn profile_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.profiles.profiles().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// `profile`'s static keys in either file (access key ID, secret, session token), if
+    /// it has all three.
+    pub(crate) fn static_keys(&self, profile: &str) -> Option<(String, String, String)> {
+        let section = self.profiles.get_profile(profile)?;
+        Some((
+            section.get("aws_access_key_id")?.to_string(),
+            section.get("aws_secret_access_key")?.to_string(),
+            section.get("aws_session_token")?.to_string(),
+        ))
     }
 
     /// The `--profile` that `profile`'s credential_process line asks for, if any.

@@ -115,3 +115,27 @@ pub(crate) fn truncate(value: &str, max: usize) -> String {
         None => value.to_string(),
     }
 }
+
+/// The profile's `region`, if it sets one: a region name (`eu-west-1`), since it goes
+/// into endpoints and environment variables.
+pub(crate) fn region(section: &Profile, profile: &str) -> Result<Option<String>, ConfigError> {
+    let Some(value) = section.get("region") else {
+        return Ok(None);
+    };
+    if is_region(value) {
+        Ok(Some(value.to_string()))
+    } else {
+        Err(ConfigError::BadRegion {
+            profile: profile.to_string(),
+            value: truncate(value, 40),
+        })
+    }
+}
+
+/// A region name: 1 to 32 lower-case letters, digits and dashes.
+pub(crate) fn is_region(value: &str) -> bool {
+    (1..=32).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}

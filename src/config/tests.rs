@@ -1,6 +1,6 @@
 //! The full and the cached-path loaders, against each other and against bad input.
 
-use super::fast::{only_helper, read_sections, target as fast_target};
+use super::fast::{Source, only_helper, read_sections, target as fast_target};
 use super::*;
 use crate::system::FakeEnv;
 
@@ -229,15 +229,21 @@ fn reading_only_the_needed_sections_gives_the_same_target_at_any_config_size() {
     assert!(fast_target(&env, "nowhere", None).is_none());
 }
 
+/// The sections of config text `text` that name `profile`, as the fast loader keeps them.
+fn sections_of(text: &str, profile: &str) -> String {
+    let source = Source::Memory {
+        config: text.as_bytes(),
+        credentials: b"",
+    };
+    read_sections(&source, FileKind::Config, &[profile.to_string()]).unwrap()
+}
+
 #[test]
 fn a_header_cut_by_the_read_buffer_is_still_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config");
     for pad in [65_530, 65_536, 65_540, 131_070] {
         let filler = format!("[profile filler]\nk = {}\n", "x".repeat(pad));
         let text = format!("{filler}[profile mfa]\na = 1\n[profile other]\nb = 2");
-        std::fs::write(&path, &text).unwrap();
-        let kept = read_sections(&path, &["mfa".to_string()]).unwrap();
+        let kept = sections_of(&text, "mfa");
         assert_eq!(kept, "[profile mfa]\na = 1\n", "pad {pad}");
     }
 }
@@ -245,10 +251,7 @@ fn a_header_cut_by_the_read_buffer_is_still_found() {
 #[test]
 fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
     let text = "top = 1\n[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config");
-    std::fs::write(&path, text).unwrap();
-    let kept = read_sections(&path, &["mfa".to_string()]).unwrap();
+    let kept = sections_of(text, "mfa");
     assert_eq!(
         kept,
         "[profile mfa]\na = 1\n  nested = 2\n[ profile mfa ] # again\nd = 4\n"

@@ -34,7 +34,8 @@ pub(crate) trait Keychain: Send + Sync {
     /// The largest value one item holds; longer values are split.
     fn item_limit(&self) -> usize;
     fn get(&self, name: &str) -> Result<Raw, StoreError>;
-    fn set(&self, name: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Stores `value`; a store that can (the kernel keyring) drops it after `ttl`.
+    fn set(&self, name: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError>;
     /// `true` if it existed.
     fn delete(&self, name: &str) -> Result<bool, StoreError>;
     /// Every item name under [`SERVICE`], or `None` if this store cannot list.
@@ -80,7 +81,7 @@ impl Backend {
     fn unlock_hint(self) -> &'static str {
         match self {
             Backend::Keyutils => {
-                "Run inside a session keyring (`keyctl session - bash`), or use a Secret Service"
+                "Check that this process may use keyctl (a container's seccomp profile may block it), or use a Secret Service"
             }
             #[cfg(target_os = "macos")]
             Backend::MacosKeychain => "Unlock the login keychain (Keychain Access) and retry",
@@ -182,7 +183,7 @@ impl Keychain for KeyringStore {
         }
     }
 
-    fn set(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    fn set(&self, name: &str, value: &[u8], _ttl: Option<Duration>) -> Result<(), StoreError> {
         if value.len() > self.limit {
             return Err(StoreError::Failed {
                 backend: self.backend,
@@ -269,8 +270,17 @@ fn describe(backend: Backend, e: KeyringError) -> StoreError {
 /// An empty in-memory store (keyring-core's mock) whose items hold at most `limit` bytes.
 #[cfg(test)]
 pub(crate) fn memory(limit: usize) -> Box<dyn Keychain> {
+    memory_on(
+        keyring_core::mock::Store::new().expect("the mock store always builds"),
+        limit,
+    )
+}
+
+/// An in-memory store over `store`, which other handles may share.
+#[cfg(test)]
+pub(crate) fn memory_on(store: Arc<CredentialStore>, limit: usize) -> Box<dyn Keychain> {
     Box::new(KeyringStore {
-        store: keyring_core::mock::Store::new().expect("the mock store always builds"),
+        store,
         backend: Backend::Memory,
         limit,
     })
@@ -302,10 +312,15 @@ mod platform {
                 StoreError::Locked { .. } => ss,
                 _ => StoreError::Unreachable {
                     detail: format!("Secret Service: {ss}"),
-                    fix: format!("{START_SECRET_SERVICE}, or set AWS_MFA_PROC_KEYCHAIN=keyutils"),
+                    fix: format!(
+                        "{START_SECRET_SERVICE}, or set AWS_MFA_PROC_KEYCHAIN=keyutils (the kernel keyring: kept in memory, cleared at reboot)"
+                    ),
                 },
             }),
-            "keyutils" => keyutils().map(connected),
+            "keyutils" => keyutils().map(|store| Connected {
+                store: Box::new(store),
+                fallback: None,
+            }),
             "auto" => match secret_service() {
                 Ok(store) => Ok(connected(store)),
                 Err(ss @ StoreError::Locked { .. }) => Err(ss),
@@ -319,15 +334,15 @@ mod platform {
                     }
                     Err(ku) => Err(StoreError::Unreachable {
                         detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
-                        fix: format!(
-                            "{START_SECRET_SERVICE}, or run inside a session keyring (`keyctl session - bash`) with AWS_MFA_PROC_KEYCHAIN=keyutils"
-                        ),
+                        fix: START_SECRET_SERVICE.to_string(),
                     }),
                 },
             },
             other => Err(StoreError::UnknownBackend(other.to_string(), CHOICES)),
         }
     }
+
+    use super::super::kernel_store::KernelStore;
 
     fn secret_service() -> Result<KeyringStore, StoreError> {
         KeyringStore::connect(Backend::SecretService, || {
@@ -336,14 +351,14 @@ mod platform {
         })
     }
 
-    fn keyutils() -> Result<KeyringStore, StoreError> {
-        let store = KeyringStore::connect(Backend::Keyutils, || {
-            let store: Arc<CredentialStore> = linux_keyutils_keyring_store::Store::new()?;
-            Ok(store)
-        })?;
-        // The store only fails when used: probe it once so the choice is made now.
-        store.get("v1:probe")?;
-        Ok(store)
+    fn keyutils() -> Result<KernelStore, StoreError> {
+        match crate::kernel::UserKeyring::open() {
+            Some(ring) => Ok(KernelStore::new(Box::new(ring))),
+            None => Err(StoreError::Unreachable {
+                detail: "the kernel keyring (keyutils) is not available to this process".into(),
+                fix: "Use a Secret Service (a container's seccomp profile may block keyctl)".into(),
+            }),
+        }
     }
 }
 

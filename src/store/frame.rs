@@ -69,3 +69,9 @@ impl Head<'_> {
         }
     }
 }
+
+/// The value of a head item that needs no further parts, checked against its digest.
+pub(crate) fn single(head: &[u8]) -> Option<&[u8]> {
+    let parsed = parse_head(head).ok()?;
+    (parsed.parts == 1 && parsed.check(parsed.first).is_ok()).then_some(parsed.first)
+}

@@ -1,7 +1,8 @@
 //! The keychain: versioned records, framed over items of the OS credential store.
 //!
-//! - [`backend`]: the stores themselves (Secret Service, kernel keyring, macOS
-//!   Keychain, Windows Credential Manager, in-memory), each call under a deadline;
+//! - [`backend`]: the stores themselves (Secret Service, macOS Keychain, Windows
+//!   Credential Manager, in-memory), each call under a deadline, and the platform's
+//!   choice among them; [`kernel_store`]: the kernel keyring as a store;
 //! - [`frame`]: one value over one or more items, checked by a digest;
 //! - [`record`]: versioned JSON records and their checks;
 //! - this module: [`Vault`], which puts the three together and connects on first use.
@@ -14,6 +15,7 @@
 
 mod backend;
 mod frame;
+pub(crate) mod kernel_store;
 pub(crate) mod record;
 
 use std::sync::OnceLock;
@@ -23,6 +25,7 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 pub(crate) use backend::{Backend, Keychain, Raw, StoreError};
+pub(crate) use frame::single as unframe_single;
 use record::Checked;
 
 /// The service every item is stored under.
@@ -80,7 +83,12 @@ impl Vault {
     /// An empty in-memory keychain whose items hold at most `limit` bytes.
     #[cfg(test)]
     pub(crate) fn memory_with_limit(limit: usize) -> Vault {
-        let store = backend::memory(limit);
+        Vault::with_store(backend::memory(limit))
+    }
+
+    /// A vault on an already open store.
+    #[cfg(test)]
+    pub(crate) fn with_store(store: Box<dyn Keychain>) -> Vault {
         Vault {
             connected: OnceLock::from(Ok(Connected {
                 store,
@@ -88,6 +96,16 @@ impl Vault {
             })),
             open: Box::new(|| unreachable!("already connected")),
         }
+    }
+
+    /// Two handles on one empty in-memory keychain (as two processes see one).
+    #[cfg(test)]
+    pub(crate) fn memory_pair() -> (Vault, Vault) {
+        let store = keyring_core::mock::Store::new().expect("the mock store always builds");
+        (
+            Vault::with_store(backend::memory_on(store.clone(), 64 * 1024)),
+            Vault::with_store(backend::memory_on(store, 64 * 1024)),
+        )
     }
 
     #[cfg(test)]
@@ -143,12 +161,14 @@ impl Vault {
         })
     }
 
+    /// Stores `record`; `ttl` is how long a store that can expire items keeps it.
     pub(crate) fn put_record<T: Serialize>(
         &self,
         name: &str,
         record: &T,
+        ttl: Option<std::time::Duration>,
     ) -> Result<(), StoreError> {
-        self.put(name, &record::encode(record))
+        self.put(name, &record::encode(record), ttl)
     }
 
     /// The whole value stored under `name`, checked against its frame.
@@ -177,14 +197,19 @@ impl Vault {
     }
 
     /// Stores `value` under `name`: parts first, head last.
-    fn put(&self, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    fn put(
+        &self,
+        name: &str,
+        value: &[u8],
+        ttl: Option<std::time::Duration>,
+    ) -> Result<(), StoreError> {
         let store = self.store()?;
         let (head, rest) = frame::split(value, store.item_limit());
         let head = Zeroizing::new(head);
         for (i, part) in rest.iter().enumerate() {
-            store.set(&frame::part_name(name, i + 1), part)?;
+            store.set(&frame::part_name(name, i + 1), part, ttl)?;
         }
-        store.set(name, &head)?;
+        store.set(name, &head, ttl)?;
         // Parts beyond the new count belong to an older, longer value.
         let mut stale = rest.len() + 1;
         while store.delete(&frame::part_name(name, stale))? {
@@ -222,7 +247,7 @@ impl Vault {
     /// Writes raw bytes as one item, bypassing the frame: for tests that damage items.
     #[cfg(test)]
     pub(crate) fn put_raw(&self, name: &str, bytes: &[u8]) {
-        self.store().unwrap().set(name, bytes).unwrap();
+        self.store().unwrap().set(name, bytes, None).unwrap();
     }
 }
 
@@ -255,7 +280,7 @@ mod tests {
     #[test]
     fn a_value_over_the_item_limit_round_trips_in_parts_of_at_most_the_limit() {
         let vault = Vault::memory_with_limit(2560);
-        vault.put_record("v1:x", &blob(6000)).unwrap();
+        vault.put_record("v1:x", &blob(6000), None).unwrap();
         assert!(
             matches!(vault.get_record::<Blob>("v1:x").unwrap(), Lookup::Found(b) if b == blob(6000))
         );
@@ -277,7 +302,7 @@ mod tests {
             (
                 "torn",
                 Box::new(|v: &Vault| {
-                    v.put_record("v1:k", &blob(6000)).unwrap();
+                    v.put_record("v1:k", &blob(6000), None).unwrap();
                     // A new value's second part landed, then the writer died before the head.
                     v.put_raw("v1:k#1", &[b'n'; 2560]);
                 }),
@@ -290,17 +315,20 @@ mod tests {
             ),
             (
                 "not a record",
-                Box::new(|v: &Vault| v.put("v1:k", b"garbage").unwrap()),
+                Box::new(|v: &Vault| v.put("v1:k", b"garbage", None).unwrap()),
                 Damage::NotARecord,
             ),
             (
                 "newer",
-                Box::new(|v: &Vault| v.put("v1:k", br#"{"Version":2,"B":"x"}"#).unwrap()),
+                Box::new(|v: &Vault| v.put("v1:k", br#"{"Version":2,"B":"x"}"#, None).unwrap()),
                 Damage::Version(2),
             ),
             (
                 "bad value",
-                Box::new(|v: &Vault| v.put("v1:k", b"{\"Version\":1,\"B\":\"a\\nb\"}").unwrap()),
+                Box::new(|v: &Vault| {
+                    v.put("v1:k", b"{\"Version\":1,\"B\":\"a\\nb\"}", None)
+                        .unwrap()
+                }),
                 Damage::BadValue("newline"),
             ),
         ];
@@ -316,8 +344,8 @@ mod tests {
     #[test]
     fn a_shorter_value_removes_the_old_parts() {
         let vault = Vault::memory_with_limit(2560);
-        vault.put_record("v1:k", &blob(6000)).unwrap();
-        vault.put_record("v1:k", &blob(5)).unwrap();
+        vault.put_record("v1:k", &blob(6000), None).unwrap();
+        vault.put_record("v1:k", &blob(5), None).unwrap();
         assert!(
             matches!(vault.get_record::<Blob>("v1:k").unwrap(), Lookup::Found(b) if b == blob(5))
         );
@@ -361,7 +389,7 @@ mod tests {
             #[test]
             fn any_value_round_trips(len in 0usize..9000) {
                 let vault = Vault::memory_with_limit(2560);
-                vault.put_record("v1:y", &blob(len)).unwrap();
+                vault.put_record("v1:y", &blob(len), None).unwrap();
                 prop_assert!(matches!(vault.get_record::<Blob>("v1:y").unwrap(), Lookup::Found(b) if b == blob(len)));
             }
         }

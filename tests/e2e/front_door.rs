@@ -3,19 +3,8 @@
 //! runs a copy of the front door from a directory that lacks `aws-mfa-proc-full`, so a
 //! success there can only have come from the front door.
 
-use std::path::PathBuf;
-
 use crate::rig::{Rig, Run};
 use crate::support::*;
-
-/// A copy of the `aws-mfa-proc` front door, alone in a directory of its own.
-fn front_door_alone(rig: &Rig) -> PathBuf {
-    let dir = rig.dir().join("front-door-alone");
-    std::fs::create_dir_all(&dir).unwrap();
-    let front = dir.join("aws-mfa-proc");
-    std::fs::copy(env!("CARGO_BIN_EXE_aws-mfa-proc"), &front).unwrap();
-    front
-}
 
 /// The config with the helper profile's credential_process pointing at `program`.
 fn config_running(program: &std::path::Path) -> String {

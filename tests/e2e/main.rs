@@ -19,3 +19,4 @@ mod smoke;
 mod standin;
 mod support;
 mod tools;
+mod trust;

@@ -1,6 +1,7 @@
 //! The end-to-end test rig: one isolated little world per test.
 //!
-//! [`Rig::new`] makes a temporary directory and starts, for this test alone:
+//! [`Rig::new`] makes a temporary directory (in /dev/shm: in memory, like a real
+//! XDG_RUNTIME_DIR) and starts, for this test alone:
 //! - a private D-Bus session bus (`dbus-daemon` with its own config: no service
 //!   activation, so nothing can auto-start a second, locked keyring daemon);
 //! - `gnome-keyring-daemon --foreground --unlock --components=secrets` on that bus, fed
@@ -97,6 +98,9 @@ pub use expectrl::Regex;
 use expectrl::{Expect, Needle, Session, process::unix::WaitStatus, session::OsSession};
 use tempfile::TempDir;
 
+/// A tmpfs every Linux machine has: the rig's directory lives there.
+const MEMORY_DIR: &str = "/dev/shm";
+
 /// The region every client in the rig uses.
 pub const REGION: &str = "eu-west-1";
 
@@ -168,9 +172,15 @@ impl Rig {
     fn start(keychain: bool) -> Rig {
         let deps = deps_dir();
         check_deps(&deps);
+        // In memory, as XDG_RUNTIME_DIR is on a real system (/run/user/UID is tmpfs).
         let dir = tempfile::Builder::new()
             .prefix("aws-mfa-proc-rig.")
-            .tempdir()
+            .tempdir_in(MEMORY_DIR)
+            .or_else(|_| {
+                tempfile::Builder::new()
+                    .prefix("aws-mfa-proc-rig.")
+                    .tempdir()
+            })
             .expect("create the rig's temporary directory");
         let stdout_dir = tempfile::Builder::new()
             .prefix("aws-mfa-proc-rig-stdout.")
@@ -672,6 +682,17 @@ impl Pty {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// Runs `command` (built by the caller, environment and all) on a new
+    /// pseudo-terminal, which is its controlling terminal and its stdin, stdout and stderr.
+    pub fn on_a_terminal(command: Command) -> Pty {
+        Pty::spawn(command, Vec::new())
+    }
+
+    /// The program's process id.
+    pub fn pid(&self) -> u32 {
+        self.session.get_process().pid().as_raw() as u32
     }
 
     /// Kills the program with SIGKILL, as `kill -9` or the OOM killer would, and reaps it.

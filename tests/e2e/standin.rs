@@ -15,6 +15,7 @@
 //! | [`INVALID_KEYS`] `222222` | 403 `InvalidClientTokenId` (deleted or mistyped long-term key) |
 //! | [`WRONG_SERIAL`] `333333` | 403 `AccessDenied`, unable to validate MFA code: verify your MFA serial number |
 //! | [`SLOW_CODE`] `444444` | success after 1 s (widens races between parallel callers) |
+//! | [`HUGE_MESSAGE`] `777777` | 400 `ValidationError` whose message is 100 KB over many lines, with control characters |
 //! | any other | success: fresh credentials numbered by call, so sessions can be told apart |
 //!
 //! Errors have the real STS XML shape (`ErrorResponse/Error/{Type,Code,Message}`).
@@ -36,6 +37,7 @@ pub const REQUEST_EXPIRED: &str = "111111";
 pub const INVALID_KEYS: &str = "222222";
 pub const WRONG_SERIAL: &str = "333333";
 pub const SLOW_CODE: &str = "444444";
+pub const HUGE_MESSAGE: &str = "777777";
 
 pub const SESSION_SECRET: &str = "standinSessionSecretZq8v";
 pub const SESSION_TOKEN_PREFIX: &str = "standinSessionToken";
@@ -189,6 +191,14 @@ fn answer(request: &Request, n: usize) -> Answer {
             "Sender",
             "AccessDenied",
             "MultiFactorAuthentication failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user.",
+        ),
+        HUGE_MESSAGE => Answer::Reply(
+            "400 Bad Request",
+            error_xml(
+                "Sender",
+                "ValidationError",
+                &"line of an endless message\twith a tab\r\n".repeat(3000),
+            ),
         ),
         NO_ANSWER => Answer::Hang,
         SLOW_CODE => {

@@ -273,3 +273,65 @@ pub fn assert_failed_before_the_sts_deadline(what: &str, elapsed: Duration) {
         "{what} took {elapsed:?}: it must fail before the STS deadline ({STS_DEADLINE:?}) could pass"
     );
 }
+
+/// A copy of the `aws-mfa-proc` front door, alone in a directory of its own: whatever
+/// it serves, it served without `aws-mfa-proc-full`.
+pub fn front_door_alone(rig: &Rig) -> std::path::PathBuf {
+    let dir = rig.dir().join("front-door-alone");
+    std::fs::create_dir_all(&dir).unwrap();
+    let front = dir.join("aws-mfa-proc");
+    if !front.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_aws-mfa-proc"), &front).unwrap();
+    }
+    front
+}
+
+/// A local user other than the one running the tests, created with `useradd` when the
+/// tests run as root (else `None`: the caller skips, saying so).
+pub fn other_user(name: &str) -> Option<(u32, u32)> {
+    let id = |flag: &str| -> Option<u32> {
+        let out = Command::new("id").args([flag, name]).output().ok()?;
+        text(&out.stdout).trim().parse().ok()
+    };
+    if id("-u").is_none() {
+        if rustix_is_root() {
+            let made = Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/bin/sh", name])
+                .status()
+                .ok()?;
+            // Another test may have made it at the same moment.
+            if !made.success() && id("-u").is_none() {
+                return None;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some((id("-u")?, id("-g")?))
+}
+
+fn rustix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| text(&o.stdout).trim() == "0")
+}
+
+/// `program args…` as `user` (setpriv: no PAM, no new environment), with exactly `env`.
+pub fn as_user(
+    user: (u32, u32),
+    env: &[(String, String)],
+    program: &str,
+    args: &[&str],
+) -> Command {
+    let mut command = Command::new("setpriv");
+    command
+        .arg(format!("--reuid={}", user.0))
+        .arg(format!("--regid={}", user.1))
+        .args(["--clear-groups", "--"])
+        .arg(program)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    command
+}
