@@ -356,6 +356,7 @@ mod tests {
             duration: DEFAULT_DURATION,
             keys: KeySource::Keychain(keys.into()),
             endpoint: None,
+            codes: Default::default(),
         })
     }
 

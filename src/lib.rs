@@ -15,6 +15,7 @@
 
 mod app;
 mod cache;
+mod cancel;
 mod cli;
 mod codes;
 mod commands;

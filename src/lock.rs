@@ -4,8 +4,9 @@
 //! - the lock is an OS file lock (`flock`/`LockFileEx`) on an empty file in the private
 //!   [`RuntimeDir`]; the kernel drops it when its holder dies, however it dies, so a
 //!   killed holder never leaves a stale lock behind;
-//! - a waiter gives up at its deadline with an error, never hangs; while it waits it
-//!   asks `give_up` between polls, so a cancelled prompt ends every waiter at once.
+//! - a waiter gives up at its deadline with an error, never hangs; it asks `give_up`
+//!   between polls and once more when it takes the lock, so a cancelled prompt ends
+//!   every waiter at once, including the one that takes the lock the holder let go.
 
 use std::fs::File;
 use std::time::{Duration, Instant};
@@ -51,7 +52,11 @@ pub(crate) fn acquire<E: From<LockError>>(
     let mut waited = false;
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(Guard { _file: file }),
+            Ok(()) => {
+                // The holder we waited for may have just given up (a cancelled prompt).
+                give_up()?;
+                return Ok(Guard { _file: file });
+            }
             Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
                 if !waited {
                     crate::debug!(

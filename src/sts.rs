@@ -334,6 +334,7 @@ mod tests {
             duration: DEFAULT_DURATION,
             keys: KeySource::Keychain("mfa".into()),
             endpoint: None,
+            codes: Default::default(),
         }
     }
 

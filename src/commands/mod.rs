@@ -23,7 +23,7 @@ use std::io::Write;
 use crate::cache::Cache;
 use crate::config::{Config, ConfigError, Target, fast};
 use crate::error::Error;
-use crate::prompt::{Terminal, Typed};
+use crate::prompt::{self, Terminal};
 use crate::runtime::LazyRuntime;
 use crate::session::{self, Deps, Mode, Served};
 use crate::sts::Sts;
@@ -114,11 +114,12 @@ impl<'a> Ctx<'a> {
 
     /// `target`'s credentials, from the cache or made anew (asking on the terminal).
     pub(crate) fn credentials(&mut self, target: &Target, mode: Mode) -> Result<Served, Error> {
-        let mut codes = Typed(&mut *self.terminal);
+        let mut codes = prompt::choose(target.mfa(), self.env, &mut *self.terminal)
+            .unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
         let mut deps = Deps {
             cache: self.cache,
             sts: self.sts,
-            codes: &mut codes,
+            codes: &mut *codes,
             clock: self.clock,
             runtime: self.runtime,
         };

@@ -108,6 +108,18 @@ pub(crate) enum ConfigError {
         "profile `{profile}`: `region = {value}` is not an AWS region name (lower-case letters, digits and dashes, e.g. eu-west-1). Fix it"
     )]
     BadRegion { profile: String, value: String },
+    #[error(
+        "profile `{profile}`: `{key} = {value}` is not a prompt: use one of terminal, zenity, kdialog, osascript, wincredui, ykman (or remove it for auto)"
+    )]
+    BadPrompt {
+        profile: String,
+        key: &'static str,
+        value: String,
+    },
+    #[error(
+        "profile `{profile}`: `mfa_process` is empty. Give the command that prints the code, or remove it"
+    )]
+    EmptyMfaProcess { profile: String },
 }
 
 impl ConfigError {

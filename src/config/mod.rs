@@ -250,6 +250,7 @@ impl Config {
             duration,
             keys,
             endpoint: rules::endpoint(env, section),
+            codes: rules::code_settings(section, profile)?,
         })
     }
 

@@ -32,6 +32,61 @@ pub(crate) const MAX_ROLE_DURATION: Duration = Duration::from_secs(3600);
 pub(crate) const MIN_ROLE_DURATION: Duration =
     Duration::from_secs(REFRESH_MARGIN.as_secs() + 5 * 60);
 
+/// In the helper profile: a command whose trimmed stdout is the code (as aws-vault).
+pub(crate) const MFA_PROCESS_KEY: &str = "mfa_process";
+/// In the helper profile: which prompt asks for the code (`AWS_MFA_PROC_PROMPT` wins).
+pub(crate) const PROMPT_KEY: &str = "aws_mfa_proc_prompt";
+/// In the helper profile: the YubiKey OATH account that holds the code.
+pub(crate) const YKMAN_ACCOUNT_KEY: &str = "aws_mfa_proc_ykman_account";
+
+/// A way to ask for a code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Driver {
+    Terminal,
+    Zenity,
+    Kdialog,
+    Osascript,
+    Wincredui,
+    Ykman,
+}
+
+impl Driver {
+    pub(crate) const ALL: [Driver; 6] = [
+        Driver::Terminal,
+        Driver::Zenity,
+        Driver::Kdialog,
+        Driver::Osascript,
+        Driver::Wincredui,
+        Driver::Ykman,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Driver::Terminal => "terminal",
+            Driver::Zenity => "zenity",
+            Driver::Kdialog => "kdialog",
+            Driver::Osascript => "osascript",
+            Driver::Wincredui => "wincredui",
+            Driver::Ykman => "ykman",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Driver> {
+        Driver::ALL.into_iter().find(|d| d.name() == name.trim())
+    }
+}
+
+/// Where the MFA code of a helper profile comes from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CodeSettings {
+    /// `mfa_process`: wins over every prompt.
+    pub(crate) mfa_process: Option<String>,
+    /// `aws_mfa_proc_prompt`; without it, and without `AWS_MFA_PROC_PROMPT`: auto.
+    pub(crate) prompt: Option<Driver>,
+    /// `aws_mfa_proc_ykman_account`.
+    pub(crate) ykman_account: Option<String>,
+}
+
 /// Where a profile's long-term keys come from.
 #[derive(Clone, Debug)]
 pub(crate) enum KeySource {
@@ -73,6 +128,8 @@ pub(crate) struct Settings {
     pub(crate) keys: KeySource,
     /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
     pub(crate) endpoint: Option<String>,
+    /// Where the code comes from.
+    pub(crate) codes: CodeSettings,
 }
 
 /// A role that aws-mfa-proc assumes itself, with an MFA session, and caches.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_config::profile::Profile;
 
-use super::ConfigError;
+use super::{CodeSettings, ConfigError, Driver, MFA_PROCESS_KEY, PROMPT_KEY, YKMAN_ACCOUNT_KEY};
 use crate::system::Environment;
 
 /// Keys that must not sit in a profile that runs us: each breaks some SDK.
@@ -138,4 +138,30 @@ pub(crate) fn is_region(value: &str) -> bool {
         && value
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Where `profile`'s code comes from: `mfa_process`, `aws_mfa_proc_prompt`,
+/// `aws_mfa_proc_ykman_account`.
+pub(crate) fn code_settings(section: &Profile, profile: &str) -> Result<CodeSettings, ConfigError> {
+    let mfa_process = match section.get(MFA_PROCESS_KEY) {
+        Some(command) if command.trim().is_empty() => {
+            return Err(ConfigError::EmptyMfaProcess {
+                profile: profile.to_string(),
+            });
+        }
+        other => other.map(|c| c.trim().to_string()),
+    };
+    let prompt = match section.get(PROMPT_KEY) {
+        None => None,
+        Some(value) => Some(Driver::parse(value).ok_or_else(|| ConfigError::BadPrompt {
+            profile: profile.to_string(),
+            key: PROMPT_KEY,
+            value: truncate(value, 40),
+        })?),
+    };
+    Ok(CodeSettings {
+        mfa_process,
+        prompt,
+        ykman_account: section.get(YKMAN_ACCOUNT_KEY).map(|a| a.trim().to_string()),
+    })
 }

@@ -1,0 +1,381 @@
+//! The core against in-memory twins: a scripted terminal, a fake STS, a fixed clock.
+use super::*;
+use crate::config::{DEFAULT_DURATION, RoleSettings};
+use crate::kernel::MemoryKernel;
+use crate::prompt::{Scripted, Typed};
+use crate::secret::Secret;
+use crate::system::{FakeEnv, FixedClock};
+use chrono::{DateTime, Utc};
+use std::cell::{Cell, RefCell};
+
+/// Accepts any code but `000000`, and counts calls.
+struct FakeSts {
+    calls: RefCell<Vec<String>>,
+    /// The MFA session key each AssumeRole was made with.
+    roles: RefCell<Vec<String>>,
+    now: Cell<DateTime<Utc>>,
+}
+
+/// A well-formed access key ID, numbered.
+fn key_id(prefix: &str, n: usize) -> String {
+    format!("{prefix}{n:0>12}")
+}
+
+impl Sts for FakeSts {
+    fn get_session_token(
+        &self,
+        s: &Settings,
+        keys: &LongTermKeys,
+        code: &str,
+    ) -> Result<SessionCredentials, StsError> {
+        self.calls.borrow_mut().push(code.to_string());
+        if code == "000000" {
+            return Err(StsError::WrongCode);
+        }
+        Ok(SessionCredentials {
+            access_key_id: key_id("ASIA", self.calls.borrow().len()),
+            secret_access_key: Secret::new("sessionsecret".into()),
+            session_token: Secret::new("sessiontoken".into()),
+            expiration: self.now.get() + chrono::Duration::from_std(s.duration).unwrap(),
+            source_access_key_id: keys.access_key_id.clone(),
+        })
+    }
+
+    fn assume_role(
+        &self,
+        role: &RoleSettings,
+        session: &SessionCredentials,
+    ) -> Result<SessionCredentials, StsError> {
+        self.roles.borrow_mut().push(session.access_key_id.clone());
+        Ok(SessionCredentials {
+            access_key_id: key_id("ASIAROLE", self.roles.borrow().len()),
+            secret_access_key: Secret::new("rolesecret".into()),
+            session_token: Secret::new("roletoken".into()),
+            expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
+            source_access_key_id: session.source_access_key_id.clone(),
+        })
+    }
+}
+
+struct World {
+    cache: Cache,
+    sts: FakeSts,
+    clock: FixedClock,
+    terminal: Scripted,
+    target: Target,
+    env: FakeEnv,
+    _home: tempfile::TempDir,
+}
+
+impl World {
+    fn new(answers: &[&str]) -> World {
+        let clock = FixedClock::new();
+        let cache = Cache::memory(Box::new(MemoryKernel::default()));
+        cache
+            .vault
+            .put_record(
+                &cache::keys_item("mfa"),
+                &LongTermKeys {
+                    access_key_id: "AKIAEXAMPLE00001".into(),
+                    secret_access_key: Secret::new("longterm".into()),
+                },
+                None,
+            )
+            .unwrap();
+        let home = tempfile::tempdir().unwrap();
+        World {
+            cache,
+            sts: FakeSts {
+                calls: RefCell::default(),
+                roles: RefCell::default(),
+                now: Cell::new(clock.now()),
+            },
+            clock,
+            terminal: Scripted::answering(answers),
+            target: Target::Session(Settings {
+                profile: "mfa".into(),
+                mfa_serial: "arn:aws:iam::111111111111:mfa/alice".into(),
+                region: "eu-west-1".into(),
+                profile_region: Some("eu-west-1".into()),
+                duration: DEFAULT_DURATION,
+                keys: KeySource::Keychain("mfa".into()),
+                endpoint: None,
+                codes: Default::default(),
+            }),
+            env: FakeEnv::default().with("HOME", home.path().to_str().unwrap()),
+            _home: home,
+        }
+    }
+
+    fn get(&mut self, mode: Mode) -> Result<SessionCredentials, SessionError> {
+        let mut terminal = std::mem::take(&mut self.terminal);
+        let result = self.get_with(&mut Typed(&mut terminal), mode);
+        self.terminal = terminal;
+        result
+    }
+
+    /// [`World::get`] with another code source.
+    fn get_with(
+        &mut self,
+        codes: &mut dyn CodeSource,
+        mode: Mode,
+    ) -> Result<SessionCredentials, SessionError> {
+        let runtime = LazyRuntime::new(&self.env);
+        let mut deps = Deps {
+            cache: &self.cache,
+            sts: &self.sts,
+            codes,
+            clock: &self.clock,
+            runtime: &runtime,
+        };
+        get(&self.target, &mut deps, mode).map(|served| served.credentials)
+    }
+
+    fn asked(&self) -> usize {
+        self.terminal.asked.len()
+    }
+
+    /// Turns the world's profile into a role assumed with its MFA session.
+    fn into_role(mut self) -> World {
+        let Target::Session(mfa) = self.target.clone() else {
+            unreachable!()
+        };
+        self.target = Target::Role(RoleSettings {
+            profile: "production".into(),
+            role_arn: "arn:aws:iam::222222222222:role/Admin".into(),
+            duration: std::time::Duration::from_secs(3600),
+            region: "eu-west-1".into(),
+            profile_region: None,
+            endpoint: None,
+            mfa,
+        });
+        self
+    }
+
+    fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.sts.now.set(self.clock.now());
+    }
+}
+
+#[test]
+fn the_first_call_asks_and_the_second_is_served_from_the_cache() {
+    let mut w = World::new(&["123456"]);
+    let first = w.get(Mode::Cached).unwrap();
+    let second = w.get(Mode::Cached).unwrap();
+    assert_eq!(first.access_key_id, second.access_key_id);
+    assert_eq!(w.asked(), 1);
+    assert_eq!(w.sts.calls.borrow().len(), 1);
+}
+
+#[test]
+fn a_session_inside_the_refresh_margin_is_not_returned() {
+    let mut w = World::new(&["123456", "654321"]);
+    w.get(Mode::Cached).unwrap();
+    w.advance(chrono::Duration::hours(12) - chrono::Duration::minutes(16));
+    w.get(Mode::Cached).unwrap();
+    assert_eq!(w.asked(), 1, "16 minutes left is still fresh");
+    w.advance(chrono::Duration::minutes(6));
+    let renewed = w.get(Mode::Cached).unwrap();
+    assert_eq!(w.asked(), 2, "10 minutes left asks again");
+    assert!(renewed.remaining(w.clock.now()) > chrono::Duration::hours(11));
+}
+
+#[test]
+fn answers_are_judged_before_sts_sees_them() {
+    // (answers typed, codes that reached STS, prompts shown, succeeded)
+    let cases: &[(&[&str], &[&str], usize, bool)] = &[
+        (&["abc", "12345", "123456"], &["123456"], 3, true),
+        (&["123 456"], &["123456"], 1, true),
+        (&["000000", "123456"], &["000000", "123456"], 2, true),
+        (
+            &["000000", "x", "000000", "123456"],
+            &["000000", "000000"],
+            3,
+            false,
+        ),
+    ];
+    for (answers, sent, asked, ok) in cases {
+        let mut w = World::new(answers);
+        let result = w.get(Mode::Cached);
+        assert_eq!(result.is_ok(), *ok, "{answers:?}");
+        if !ok {
+            assert!(matches!(result, Err(SessionError::TooManyTries(_))));
+        }
+        assert_eq!(&*w.sts.calls.borrow(), sent, "{answers:?}");
+        assert_eq!(w.asked(), *asked, "{answers:?}");
+    }
+}
+
+#[test]
+fn without_a_terminal_the_error_says_to_run_login() {
+    let mut w = World::new(&[]);
+    w.terminal.absent = true;
+    let err = w.get(Mode::Cached).unwrap_err().to_string();
+    assert!(err.contains("aws-mfa-proc login --profile mfa"), "{err}");
+    assert_eq!(w.sts.calls.borrow().len(), 0);
+}
+
+#[test]
+fn the_same_code_twice_spends_no_second_sts_call() {
+    let mut w = World::new(&["123456", "123456", "234567"]);
+    w.get(Mode::Cached).unwrap();
+    w.get(Mode::Refresh).unwrap();
+    assert_eq!(*w.sts.calls.borrow(), vec!["123456", "234567"]);
+    assert!(
+        w.terminal
+            .told
+            .iter()
+            .any(|t| t.contains("already used") && t.contains("next code comes in"))
+    );
+}
+
+#[test]
+fn a_role_is_assumed_once_and_then_served_from_the_cache() {
+    let mut w = World::new(&["123456"]).into_role();
+    for _ in 0..5 {
+        let role = w.get(Mode::Cached).unwrap();
+        assert_eq!(role.access_key_id, key_id("ASIAROLE", 1));
+    }
+    assert_eq!(w.asked(), 1);
+    assert_eq!(w.sts.calls.borrow().len(), 1);
+    assert_eq!(w.sts.roles.borrow().len(), 1);
+}
+
+#[test]
+fn an_expiring_role_is_renewed_without_a_code_while_the_mfa_session_lasts() {
+    let mut w = World::new(&["123456"]).into_role();
+    w.get(Mode::Cached).unwrap();
+    w.advance(chrono::Duration::minutes(50));
+    let renewed = w.get(Mode::Cached).unwrap();
+    assert_eq!(renewed.access_key_id, key_id("ASIAROLE", 2));
+    assert_eq!(w.asked(), 1, "no second code");
+    assert_eq!(
+        *w.sts.roles.borrow(),
+        vec![key_id("ASIA", 1), key_id("ASIA", 1)]
+    );
+}
+
+#[test]
+fn login_asks_even_when_the_session_is_fresh() {
+    let mut w = World::new(&["123456", "234567"]);
+    w.get(Mode::Cached).unwrap();
+    w.get(Mode::Refresh).unwrap();
+    assert_eq!(w.asked(), 2);
+}
+
+#[test]
+fn a_corrupt_cached_item_is_a_miss_and_is_replaced() {
+    let mut w = World::new(&["123456"]);
+    w.cache.vault.put_raw(&cache::item(&w.target), b"garbage");
+    w.get(Mode::Cached).unwrap();
+    assert!(w.cache.cached(&w.target, w.clock.now()).unwrap().is_some());
+}
+
+#[test]
+fn missing_keys_name_the_add_command_before_asking() {
+    let mut w = World::new(&["123456"]);
+    w.cache.vault.delete(&cache::keys_item("mfa")).unwrap();
+    let err = w.get(Mode::Cached).unwrap_err().to_string();
+    assert!(err.contains("aws-mfa-proc add mfa"), "{err}");
+    assert_eq!(w.asked(), 0);
+}
+
+/// A dialog or a program, answering from a script.
+struct Source {
+    kind: Kind,
+    answers: std::collections::VecDeque<Result<&'static str, PromptError>>,
+    asked: usize,
+}
+
+impl Source {
+    fn new(kind: Kind, answers: Vec<Result<&'static str, PromptError>>) -> Source {
+        Source {
+            kind,
+            answers: answers.into(),
+            asked: 0,
+        }
+    }
+}
+
+impl CodeSource for Source {
+    fn ready(&mut self) -> Result<(), PromptError> {
+        Ok(())
+    }
+    fn ask(&mut self, _: &str) -> Result<String, PromptError> {
+        self.asked += 1;
+        self.answers
+            .pop_front()
+            .unwrap_or(Err(PromptError::Cancelled))
+            .map(String::from)
+    }
+    fn tell(&mut self, _: &str) {}
+    fn kind(&self) -> Kind {
+        self.kind
+    }
+    fn name(&self) -> String {
+        "mfa_process `make-code`".into()
+    }
+}
+
+#[test]
+fn a_program_is_never_asked_twice_for_a_code() {
+    // (what the program prints, the error, codes that reached STS)
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("", "printed nothing", &[]),
+        ("12345", "printed something else", &[]),
+        (
+            "000000",
+            "AWS rejected the code from mfa_process `make-code`",
+            &["000000"],
+        ),
+    ];
+    for (printed, error, sent) in cases {
+        let mut w = World::new(&[]);
+        let mut program = Source::new(Kind::Program, vec![Ok(printed), Ok("123456")]);
+        let err = w
+            .get_with(&mut program, Mode::Cached)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(error), "{printed:?}: {err}");
+        assert_eq!(program.asked, 1, "{printed:?}");
+        assert_eq!(&*w.sts.calls.borrow(), sent, "{printed:?}");
+    }
+}
+
+#[test]
+fn a_cancelled_dialog_opens_no_new_dialog_for_a_minute_but_login_asks() {
+    let mut w = World::new(&[]);
+    let mut dialog = Source::new(Kind::Dialog, vec![Err(PromptError::Cancelled)]);
+    let err = w.get_with(&mut dialog, Mode::Cached).unwrap_err();
+    assert!(matches!(err, SessionError::Cancelled(_)), "{err}");
+
+    w.advance(chrono::Duration::seconds(30));
+    let mut again = Source::new(Kind::Dialog, vec![Ok("123456")]);
+    let err = w
+        .get_with(&mut again, Mode::Cached)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cancelled 30 s ago") && err.contains("login"),
+        "{err}"
+    );
+    assert_eq!(again.asked, 0, "no dialog opened");
+
+    let mut login = Source::new(Kind::Dialog, vec![Ok("123456")]);
+    w.get_with(&mut login, Mode::Refresh).unwrap();
+    assert_eq!(login.asked, 1);
+
+    // A terminal is never held back by a cancel.
+    let mut w = World::new(&["123456"]);
+    let mut dialog = Source::new(Kind::Dialog, vec![Err(PromptError::Cancelled)]);
+    let _ = w.get_with(&mut dialog, Mode::Cached);
+    w.get(Mode::Cached).unwrap();
+}
+
+#[test]
+fn an_empty_answer_uses_no_try() {
+    let mut w = World::new(&["", "", "x", "", "123456"]);
+    w.get(Mode::Cached).unwrap();
+    assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
+}
