@@ -28,6 +28,7 @@ pub fn main() -> ExitCode {
     let runtime = LazyRuntime::new(&env);
     let mut terminal = ControllingTerminal;
     let mut stdout = std::io::stdout();
+    let at_terminal = std::io::IsTerminal::is_terminal(&stdout);
     let mut ctx = Ctx::new(
         &env,
         &SystemClock,
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
         &mut stdout,
         &runtime,
     );
+    ctx.out_is_terminal = at_terminal;
     match run(cli, &mut ctx) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
@@ -48,13 +50,17 @@ pub fn main() -> ExitCode {
 
 /// Runs the command line against `ctx`; the exit code on success.
 pub(crate) fn run(cli: Cli, ctx: &mut Ctx<'_>) -> Result<u8, Error> {
-    // `--profile` may come before the command word or after it.
-    let select = match cli.command.as_ref().and_then(Command::select) {
-        Some(inner) => inner.or(&cli.select),
-        None => cli.select.clone(),
-    };
-    ctx.profile = select.profile;
-    ctx.source_profile = select.source_profile;
+    let inner = cli.command.as_ref().and_then(Command::select);
+    ctx.profile = one_profile([
+        inner.and_then(|s| s.name.as_deref()),
+        inner.and_then(|s| s.flags.profile.as_deref()),
+        cli.select.profile.as_deref(),
+    ])?;
+    ctx.source_profile = one_profile([
+        inner.and_then(|s| s.flags.source_profile.as_deref()),
+        cli.select.source_profile.as_deref(),
+        None,
+    ])?;
     match &cli.command {
         None => commands::serve::run(ctx, &()),
         Some(Command::Login(args)) => commands::login::run(ctx, args),
@@ -63,6 +69,19 @@ pub(crate) fn run(cli: Cli, ctx: &mut Ctx<'_>) -> Result<u8, Error> {
         Some(Command::Exec(args)) => commands::exec::run(ctx, args),
         Some(Command::Add(args)) => commands::add::run(ctx, args),
         Some(Command::Remove(args)) => commands::remove::run(ctx, args),
-        Some(Command::Status) => commands::status::run(ctx, &()),
+        Some(Command::Status(args)) => commands::status::run(ctx, args),
+        Some(Command::Completions { shell }) => commands::completions::run(ctx, shell),
+    }
+}
+
+/// The one profile named, wherever it was named; naming two is an error.
+fn one_profile<const N: usize>(given: [Option<&str>; N]) -> Result<Option<String>, Error> {
+    let mut named = given.into_iter().flatten();
+    let first = named.next();
+    match (first, named.find(|other| Some(*other) != first)) {
+        (Some(a), Some(b)) => Err(Error::Input(format!(
+            "two profiles were given (`{a}` and `{b}`); name one"
+        ))),
+        _ => Ok(first.map(str::to_string)),
     }
 }

@@ -8,9 +8,10 @@
 //! - `v1:role:SOURCE:MFA_SERIAL:ROLE_ARN`: a role assumed with that session.
 //!
 //! The fast tier the front door reads is the kernel keyring: a copy of each session
-//! and role record, named `aws-mfa-proc:NAMESPACE:SOURCE:SESSION:ITEM` (each a short
-//! digest: the keychain it stands in front of, the long-term identity, the MFA session,
-//! the item); with the keyutils backend, the keychain's own items instead.
+//! and role record, named `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short
+//! digest: the runtime directory of the environment that made it, the long-term
+//! identity and the MFA session (both within one keychain: backend choice and D-Bus
+//! address), and the item. With the keyutils backend, the keychain's own items instead.
 //!
 //! Invariants:
 //! - credentials with less than [`REFRESH_MARGIN`] left are never fresh;
@@ -20,10 +21,10 @@
 //!   keys; each copy expires with its session; a copy that does not decode to a
 //!   well-formed record is a miss; copies are never made on top of the keyutils backend
 //!   (it is the same store);
-//! - copies made in front of one keychain are never served for another (namespace);
+//! - copies made in front of one keychain are never served for another;
 //! - revocation reaches everything made from what is revoked: every role of a session,
-//!   every session and role of long-term keys, in the keychain and as kernel copies in
-//!   every namespace.
+//!   every session and role of long-term keys, in the keychain and as kernel copies
+//!   made from any environment (runtime directory) in front of this keychain.
 
 use chrono::{DateTime, Utc};
 
@@ -49,12 +50,34 @@ pub(crate) fn session_item(source: &KeySource, mfa_serial: &str) -> String {
 pub(crate) fn item(target: &Target) -> String {
     match target {
         Target::Session(s) => session_item(&s.keys, &s.mfa_serial),
-        Target::Role(r) => format!(
-            "v1:role:{}:{}:{}",
-            r.mfa.keys.id(),
-            r.mfa.mfa_serial,
-            r.role_arn
-        ),
+        Target::Role(r) => {
+            let base = format!(
+                "v1:role:{}:{}:{}",
+                r.mfa.keys.id(),
+                r.mfa.mfa_serial,
+                r.role_arn
+            );
+            // Other settings make other credentials: their digest makes another item.
+            let options = format!(
+                "{:?}{:?}{:?}{:?}{:?}{}",
+                r.external_id,
+                r.session_name,
+                r.source_identity,
+                r.tags,
+                r.transitive_tag_keys,
+                r.duration.as_secs()
+            );
+            if options
+                == format!(
+                    "NoneNoneNone[][]{}",
+                    crate::config::MAX_ROLE_DURATION.as_secs()
+                )
+            {
+                base
+            } else {
+                format!("{base}:settings-{}", short(&options))
+            }
+        }
     }
 }
 
@@ -78,22 +101,18 @@ fn short(text: &str) -> String {
     hex_digest(text.as_bytes())[..12].to_string()
 }
 
-/// The digests that name a kernel copy: identity, session, item.
-fn copy_parts(target: &Target) -> [String; 3] {
-    let mfa = target.mfa();
-    let source = mfa.keys.id();
-    [
-        short(&source),
-        short(&format!("{source}\0{}", mfa.mfa_serial)),
-        short(&item(target)),
-    ]
+/// The digests that name the long-term identity and the MFA session of a copy: both
+/// within one keychain (the same key name in another keychain is another identity).
+fn identity_parts(keychain: &str, source: &KeySource, mfa_serial: &str) -> [String; 2] {
+    let source = format!("{keychain}\0{}", source.id());
+    [short(&source), short(&format!("{source}\0{mfa_serial}"))]
 }
 
 const COPY_PREFIX: &str = "aws-mfa-proc:";
 
 /// Where the front door finds records without the keychain.
 enum Tier {
-    /// Copies in front of a keychain, in this namespace.
+    /// Copies in front of the keychain, made from this runtime directory (a digest).
     Copies(String),
     /// The keyutils backend's own items.
     Store,
@@ -106,6 +125,8 @@ pub(crate) struct Cache {
     /// The user's kernel keyring: the tier, and where revocation looks for copies.
     kernel: Box<dyn KernelKeyring>,
     tier: Tier,
+    /// Which keychain this is: the backend choice and the D-Bus address.
+    keychain: String,
 }
 
 impl Cache {
@@ -118,16 +139,22 @@ impl Cache {
         let off = env
             .var("AWS_MFA_PROC_KERNEL_CACHE")
             .is_some_and(|v| v.eq_ignore_ascii_case("off"));
+        let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
         let tier = if choice == "keyutils" {
             Tier::Store
         } else if off {
             Tier::Off
         } else {
-            let bus = env.var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-            let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
-            Tier::Copies(short(&format!("{choice}\0{bus}\0{runtime}")))
+            Tier::Copies(short(&runtime))
         };
+        // The address the bus is reached at, whatever form names it (zbus falls back to
+        // $XDG_RUNTIME_DIR/bus; a `,guid=` only identifies the daemon's run).
+        let bus = env
+            .var("DBUS_SESSION_BUS_ADDRESS")
+            .unwrap_or_else(|| format!("unix:path={runtime}/bus"));
+        let bus = bus.split(",guid=").next().unwrap_or_default().to_string();
         Cache {
+            keychain: format!("{choice}\0{bus}"),
             vault: Vault::open(choice),
             kernel: open_kernel(),
             tier,
@@ -141,12 +168,16 @@ impl Cache {
             vault: Vault::memory(),
             kernel,
             tier: Tier::Copies("test".into()),
+            keychain: "test".into(),
         }
     }
 
-    fn copy_name(&self, namespace: &str, target: &Target) -> String {
-        let [source, session, item] = copy_parts(target);
-        format!("{COPY_PREFIX}{namespace}:{source}:{session}:{item}")
+    /// `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short digest.
+    fn copy_name(&self, runtime: &str, target: &Target) -> String {
+        let mfa = target.mfa();
+        let [source, session] = identity_parts(&self.keychain, &mfa.keys, &mfa.mfa_serial);
+        let item = short(&item(target));
+        format!("{COPY_PREFIX}{runtime}:{source}:{session}:{item}")
     }
 
     /// The front door's only question: a fresh record of `target`'s credentials in the
@@ -245,7 +276,7 @@ impl Cache {
         named: &[String],
     ) -> Result<usize, StoreError> {
         let id = source.id();
-        let (source_part, session_part) = (short(&id), short(&format!("{id}\0{mfa_serial}")));
+        let [source_part, session_part] = identity_parts(&self.keychain, source, mfa_serial);
         self.forget_copies(|parts| parts[0] == source_part && parts[1] == session_part);
         let mut named = named.to_vec();
         named.push(session_item(source, mfa_serial));
@@ -259,7 +290,7 @@ impl Cache {
         named: &[String],
     ) -> Result<usize, StoreError> {
         let id = source.id();
-        let source_part = short(&id);
+        let [source_part, _] = identity_parts(&self.keychain, source, "");
         self.forget_copies(|parts| parts[0] == source_part);
         self.forget_items(
             &[format!("v1:session:{id}:"), format!("v1:role:{id}:")],
@@ -267,8 +298,8 @@ impl Cache {
         )
     }
 
-    /// Removes the kernel copies, in any namespace, whose [source, session, item]
-    /// digests match.
+    /// Removes the kernel copies, made from any runtime directory, whose [identity,
+    /// session, item] digests match.
     fn forget_copies(&self, matches: impl Fn(&[&str]) -> bool) {
         for description in self.kernel.descriptions(COPY_PREFIX) {
             if description.starts_with(STORE_PREFIX) {
@@ -368,6 +399,11 @@ mod tests {
             region: "eu-west-1".into(),
             profile_region: None,
             endpoint: None,
+            external_id: None,
+            session_name: None,
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
             mfa: of.mfa().clone(),
         })
     }

@@ -1,4 +1,9 @@
-//! The command line. Doc comments here are the `--help` text.
+//! The command line. Doc comments here are the `--help` text, the shell completions and
+//! the man page (docs/man/aws-mfa-proc.1).
+//!
+//! Invariant: every command that is about a profile takes it the same ways: as the
+//! first word after the command (`login mfa`, `exec production -- cmd`), as
+//! `--profile NAME` after the command, or as `--profile NAME` before it.
 
 use std::ffi::OsString;
 
@@ -7,11 +12,12 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
 ///
 /// Run with no command, it is a credential_process: it prints the cached MFA session of
-/// a profile as JSON, or asks for a TOTP code on the terminal when the session has
-/// expired. Put it in ~/.aws/config:
+/// a profile as JSON, or asks for a TOTP code (terminal, dialog, YubiKey or
+/// mfa_process) when the session has expired. Start with `aws-mfa-proc setup`, or put
+/// it in ~/.aws/config:
 ///
 ///   [profile mfa]
-///   credential_process = aws-mfa-proc --profile mfa
+///   credential_process = /home/you/.cargo/bin/aws-mfa-proc
 ///   mfa_serial = arn:aws:iam::111111111111:mfa/alice
 ///   region = eu-west-1
 ///
@@ -24,7 +30,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 #[command(name = "aws-mfa-proc", version, verbatim_doc_comment)]
 pub(crate) struct Cli {
     #[command(flatten)]
-    pub select: ProfileArgs,
+    pub select: ProfileFlags,
 
     /// Diagnostics on stderr; never shows secrets. Also AWS_MFA_PROC_LOG=debug
     #[arg(short, long, action = ArgAction::Count, global = true)]
@@ -38,64 +44,42 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Store a profile's long-term access keys in the OS keychain
     Add(AddArgs),
-    /// Delete a profile's stored long-term keys and its cached session
-    Remove(RemoveArgs),
-    /// Ask for an MFA code now and cache a fresh session
-    Login(ProfileArgs),
+    /// Delete a profile's stored long-term keys, and every session and role made from them
+    Remove(Selection),
+    /// Ask for an MFA code now and cache a fresh session (e.g. before starting an IDE)
+    Login(Selection),
     /// Forget the cached MFA session, and the roles assumed with it
-    Logout(ProfileArgs),
+    Logout(Selection),
     /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
-    Status,
+    Status(Selection),
     /// Print the credentials as environment variables, e.g. for direnv:
-    /// eval "$(aws-mfa-proc env --profile mfa)"
+    /// eval "$(aws-mfa-proc env mfa)"
     Env(EnvArgs),
     /// Run a program with the credentials in its environment (for tools that cannot
     /// chain a role from credential_process, e.g. Serverless v3):
-    /// aws-mfa-proc exec --profile mfa -- sls info --aws-profile production
+    /// aws-mfa-proc exec production -- sls info
     Exec(ExecArgs),
+    /// Print shell completions: aws-mfa-proc completions bash > /etc/bash_completion.d/aws-mfa-proc
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct AddArgs {
-    /// The profile that runs aws-mfa-proc (the keys are stored under this name)
-    pub name: String,
-    /// Read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of the terminal
-    #[arg(long)]
-    pub from_env: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct RemoveArgs {
-    /// The name the keys were added under
-    pub name: String,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct EnvArgs {
-    #[command(flatten)]
-    pub select: ProfileArgs,
-    /// Output syntax
-    #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
-    pub format: EnvFormat,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct ExecArgs {
-    #[command(flatten)]
-    pub select: ProfileArgs,
-    /// The program and its arguments
-    #[arg(
-        trailing_var_arg = true,
-        required = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
-    pub command: Vec<OsString>,
-}
-
-/// Which profile to serve.
+/// Which profile a command is about.
 #[derive(Clone, Debug, Default, Args)]
-pub(crate) struct ProfileArgs {
+pub(crate) struct Selection {
+    /// The profile [default: the only profile whose credential_process runs aws-mfa-proc]
+    #[arg(value_name = "PROFILE")]
+    pub name: Option<String>,
+
+    #[command(flatten)]
+    pub flags: ProfileFlags,
+}
+
+/// `--profile` and `--source-profile`, which may also stand before the command word.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct ProfileFlags {
     /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -106,28 +90,44 @@ pub(crate) struct ProfileArgs {
     pub source_profile: Option<String>,
 }
 
-impl ProfileArgs {
-    /// These, or where one is missing, `outer`'s (given before the command word).
-    pub(crate) fn or(&self, outer: &ProfileArgs) -> ProfileArgs {
-        ProfileArgs {
-            profile: self.profile.clone().or_else(|| outer.profile.clone()),
-            source_profile: self
-                .source_profile
-                .clone()
-                .or_else(|| outer.source_profile.clone()),
-        }
-    }
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of the terminal
+    #[arg(long)]
+    pub from_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EnvArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Output syntax
+    #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
+    pub format: EnvFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExecArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// The program and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 impl Command {
     /// The profile selection given after the command word, if the command takes one.
-    pub(crate) fn select(&self) -> Option<&ProfileArgs> {
+    pub(crate) fn select(&self) -> Option<&Selection> {
         match self {
-            Command::Login(s) | Command::Logout(s) => Some(s),
-            Command::Env(EnvArgs { select, .. }) | Command::Exec(ExecArgs { select, .. }) => {
-                Some(select)
+            Command::Remove(s) | Command::Login(s) | Command::Logout(s) | Command::Status(s) => {
+                Some(s)
             }
-            Command::Add(_) | Command::Remove(_) | Command::Status => None,
+            Command::Add(AddArgs { select, .. })
+            | Command::Env(EnvArgs { select, .. })
+            | Command::Exec(ExecArgs { select, .. }) => Some(select),
+            Command::Completions { .. } => None,
         }
     }
 }

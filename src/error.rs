@@ -32,6 +32,9 @@ pub(crate) enum Error {
     Runtime(String, RuntimeError),
     #[error("{0}")]
     Input(String),
+    /// Ctrl-C at a prompt: exit 130, as a shell expects.
+    #[error("{0}")]
+    Interrupted(String),
     #[error("cannot write to stdout: {0}")]
     Output(std::io::Error),
     #[error("profile `{0}`: {1}")]
@@ -41,7 +44,7 @@ pub(crate) enum Error {
 impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Error::Session(_, SessionError::Interrupted) => 130,
+            Error::Session(_, SessionError::Interrupted) | Error::Interrupted(_) => 130,
             _ => 1,
         }
     }

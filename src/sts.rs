@@ -150,13 +150,29 @@ impl Sts for AwsSts {
         );
         let sts = Client::new(&role.region, role.endpoint.as_deref(), credentials)?;
         crate::debug!("STS AssumeRole {} at {}", role.role_arn, sts.endpoint);
-        let call = sts
+        let mut call = sts
             .client
             .assume_role()
             .role_arn(&role.role_arn)
-            .role_session_name(ROLE_SESSION_NAME)
+            .role_session_name(role.session_name.as_deref().unwrap_or(ROLE_SESSION_NAME))
             .duration_seconds(role.duration.as_secs() as i32)
-            .send();
+            .set_external_id(role.external_id.clone())
+            .set_source_identity(role.source_identity.clone());
+        for (key, value) in &role.tags {
+            let tag = aws_sdk_sts::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| StsError::Refused {
+                    code: "BadTag".into(),
+                    message: e.to_string(),
+                })?;
+            call = call.tags(tag);
+        }
+        for key in &role.transitive_tag_keys {
+            call = call.transitive_tag_keys(key);
+        }
+        let call = call.send();
         let what = Call::AssumeRole {
             role_arn: &role.role_arn,
         };

@@ -1,69 +1,72 @@
-//! `add NAME`: long-term keys into the keychain, from the terminal or the environment.
+//! `add [PROFILE]`: long-term keys into the keychain, from the terminal or the
+//! environment.
 //!
-//! Invariant: nothing is stored unless both keys look like AWS long-term keys; the
-//! secret is never shown.
+//! Invariants:
+//! - the keychain is checked before anything is asked: a locked or unusable keychain
+//!   fails before the person types a key;
+//! - nothing is stored unless both values look like AWS long-term keys, and an error
+//!   says which one is wrong (the ID may be quoted; the secret never is);
+//! - existing keys are replaced only after a yes at the terminal, or, with
+//!   `--from-env`, with a line that says so; everything made from the old keys goes;
+//! - a keychain that forgets at reboot (the kernel keyring) says so.
 
 use super::Ctx;
 use crate::cache;
 use crate::cli::AddArgs;
 use crate::config::KeySource;
 use crate::credentials::{LongTermKeys, is_access_key_id, is_base64ish};
-use crate::error::Error;
+use crate::error::{Error, clip};
 use crate::output;
+use crate::prompt::PromptError;
 use crate::secret::Secret;
-use crate::store::StoreError;
+use crate::store::{Lookup, StoreError};
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
-    let name = &args.name;
+    let name = ctx.profile_name()?;
+    let keychain_error = |e| Error::Keychain(name.clone(), e);
+    // The keychain first: it must be usable before anyone types a key into it.
+    let existing = match ctx.cache.keys(&name).map_err(keychain_error)? {
+        Lookup::Found(keys) => Some(keys.access_key_id),
+        _ => None,
+    };
     let keys = if args.from_env {
-        match (
-            ctx.env.var("AWS_ACCESS_KEY_ID"),
-            ctx.env.var("AWS_SECRET_ACCESS_KEY"),
-        ) {
-            (Some(id), Some(secret)) => LongTermKeys {
-                access_key_id: id,
-                secret_access_key: Secret::new(secret),
-            },
-            _ => {
-                return Err(Error::Input(
-                    "--from-env needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set".into(),
-                ));
+        from_environment(ctx)?
+    } else {
+        if let Some(old) = &existing {
+            let question = format!(
+                "Keys ({}) are already stored for `{name}`. Replace them? [y/N] ",
+                clip(old, 24)
+            );
+            let answer = ctx
+                .terminal
+                .read_line(&question)
+                .map_err(|e| asked(e, &name))?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                output::report(ctx.out, &format!("Kept the keys of `{name}`"));
+                return Ok(0);
             }
         }
-    } else {
-        let input_error = |e| {
-            Error::Input(format!(
-                "{e}; run `aws-mfa-proc add {name}` in a terminal, or use --from-env"
-            ))
-        };
-        let id = ctx
-            .terminal
-            .read_line(&format!("Access key ID for `{name}` (AKIA…): "))
-            .map_err(input_error)?;
-        let secret = ctx
-            .terminal
-            .read_secret("Secret access key: ")
-            .map_err(input_error)?;
-        LongTermKeys {
-            access_key_id: id.trim().to_string(),
-            secret_access_key: Secret::new(secret.expose().trim().to_string()),
-        }
+        from_terminal(ctx, &name)?
     };
-    check_long_term_keys(&keys)?;
-    let keychain_error = |e| Error::Keychain(name.clone(), e);
+    check(&keys)?;
     ctx.cache
         .vault
-        .put_record(&cache::keys_item(name), &keys, None)
+        .put_record(&cache::keys_item(&name), &keys, None)
         .map_err(keychain_error)?;
-    forget_sessions_of(ctx, name).map_err(keychain_error)?;
-    let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
-    output::report(
-        ctx.out,
-        &format!(
-            "Stored the keys of `{name}` ({}) in the {backend}",
-            keys.access_key_id
-        ),
-    );
+    forget_sessions_of(ctx, &name).map_err(keychain_error)?;
+    let verb = match &existing {
+        Some(old) => format!("Replaced the keys of `{name}` ({} before)", clip(old, 24)),
+        None => format!("Stored the keys of `{name}`"),
+    };
+    let backend = ctx.cache.vault.backend().map_err(keychain_error)?;
+    let mut line = format!("{verb} ({}) in the {}", keys.access_key_id, backend.name());
+    if !backend.durable() {
+        line.push_str(&format!(
+            ": kept in memory and lost at reboot ({}); for keys that survive a reboot, use a Secret Service",
+            ctx.cache.vault.describe()
+        ));
+    }
+    output::report(ctx.out, &line);
     if let Ok(config) = ctx.config()
         && !config.helper_profiles().contains(&name.as_str())
     {
@@ -76,16 +79,64 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn check_long_term_keys(keys: &LongTermKeys) -> Result<(), Error> {
+fn from_environment(ctx: &Ctx<'_>) -> Result<LongTermKeys, Error> {
+    match (
+        ctx.env.var("AWS_ACCESS_KEY_ID"),
+        ctx.env.var("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(id), Some(secret)) => Ok(LongTermKeys {
+            access_key_id: id.trim().to_string(),
+            secret_access_key: Secret::new(secret.trim().to_string()),
+        }),
+        _ => Err(Error::Input(
+            "--from-env needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set".into(),
+        )),
+    }
+}
+
+fn from_terminal(ctx: &mut Ctx<'_>, name: &str) -> Result<LongTermKeys, Error> {
+    let id = ctx
+        .terminal
+        .read_line(&format!("Access key ID for `{name}` (AKIA…): "))
+        .map_err(|e| asked(e, name))?;
+    let secret = ctx
+        .terminal
+        .read_secret("Secret access key (hidden): ")
+        .map_err(|e| asked(e, name))?;
+    Ok(LongTermKeys {
+        access_key_id: id.trim().to_string(),
+        secret_access_key: Secret::new(secret.expose().trim().to_string()),
+    })
+}
+
+/// A prompt that did not answer.
+fn asked(e: PromptError, name: &str) -> Error {
+    match e {
+        PromptError::Interrupted => Error::Interrupted("interrupted; nothing was stored".into()),
+        other => Error::Input(format!(
+            "{other}; run `aws-mfa-proc add {name}` in a terminal, or use --from-env"
+        )),
+    }
+}
+
+/// Both values look like AWS long-term keys; else which one does not.
+pub(super) fn check(keys: &LongTermKeys) -> Result<(), Error> {
     let id = &keys.access_key_id;
     if id.starts_with("ASIA") {
-        return Err(Error::Input(
-            "that access key ID (ASIA…) belongs to temporary credentials; add needs the IAM user's long-term keys (AKIA…); nothing was stored".into(),
-        ));
+        return Err(Error::Input(format!(
+            "the access key ID `{}` (ASIA…) belongs to temporary credentials; add needs the IAM user's long-term keys (AKIA…); nothing was stored",
+            clip(id, 24)
+        )));
     }
-    if !is_access_key_id(id) || !is_base64ish(keys.secret_access_key.expose(), 256) {
+    if !is_access_key_id(id) {
+        return Err(Error::Input(format!(
+            "`{}` is not an access key ID (16 to 128 capital letters and digits, like AKIAIOSFODNN7EXAMPLE); nothing was stored",
+            clip(id, 24)
+        )));
+    }
+    if !is_base64ish(keys.secret_access_key.expose(), 256) {
         return Err(Error::Input(
-            "those do not look like AWS access keys (an ID of 16+ letters and digits, and a secret without spaces); nothing was stored".into(),
+            "the secret access key is not one (40 letters, digits, + and / for AWS keys; it is not shown); nothing was stored".into(),
         ));
     }
     Ok(())

@@ -9,6 +9,7 @@
 //! `exec` (to its program) hand credentials out at all.
 
 pub(crate) mod add;
+pub(crate) mod completions;
 pub(crate) mod env;
 pub(crate) mod exec;
 pub(crate) mod login;
@@ -42,6 +43,8 @@ pub(crate) struct Ctx<'a> {
     pub profile: Option<String>,
     /// `--source-profile`, wherever it was given.
     pub source_profile: Option<String>,
+    /// Whether stdout is a terminal (a person would see what is printed).
+    pub out_is_terminal: bool,
     /// Every profile, parsed when first needed: a cache hit with `--profile` never is.
     config: OnceCell<Result<Config, ConfigError>>,
 }
@@ -67,6 +70,7 @@ impl<'a> Ctx<'a> {
             runtime,
             profile: None,
             source_profile: None,
+            out_is_terminal: false,
             config: OnceCell::new(),
         }
     }
@@ -110,6 +114,20 @@ impl<'a> Ctx<'a> {
             config.config_path().display()
         );
         Ok(target)
+    }
+
+    /// The profile named on the command line, else the only helper profile (for
+    /// commands about keys, which need no target).
+    pub(crate) fn profile_name(&self) -> Result<String, Error> {
+        if let Some(name) = &self.profile {
+            return Ok(name.clone());
+        }
+        self.config()?
+            .choose_profile(None)
+            .map_err(|source| Error::Config {
+                profile: None,
+                source,
+            })
     }
 
     /// `target`'s credentials, from the cache or made anew (asking on the terminal).

@@ -1,21 +1,22 @@
-//! `remove NAME`: delete the stored long-term keys and the sessions and roles made from them.
+//! `remove [PROFILE]`: delete the stored long-term keys, and every session and role
+//! made from them (in the keychain and as kernel copies).
 
 use super::Ctx;
 use super::add::forget_sessions_of;
 use crate::cache;
-use crate::cli::RemoveArgs;
+use crate::cli::Selection;
 use crate::error::Error;
 use crate::output;
 
-pub(crate) fn run(ctx: &mut Ctx<'_>, args: &RemoveArgs) -> Result<u8, Error> {
-    let name = &args.name;
+pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
+    let name = ctx.profile_name()?;
     let keychain_error = |e| Error::Keychain(name.clone(), e);
     let removed = ctx
         .cache
         .vault
-        .delete(&cache::keys_item(name))
+        .delete(&cache::keys_item(&name))
         .map_err(keychain_error)?;
-    forget_sessions_of(ctx, name).map_err(keychain_error)?;
+    forget_sessions_of(ctx, &name).map_err(keychain_error)?;
     let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
     output::report(
         ctx.out,

@@ -1,18 +1,23 @@
-//! `status`: every profile that runs aws-mfa-proc, its keys, its session, the keychain.
+//! `status [PROFILE]`: every profile that runs aws-mfa-proc (or the one named), its
+//! keys, its session, the keychain, and what is wrong with the layout.
 //!
-//! Invariant: reading only; nothing is asked, refreshed or stored.
+//! Invariants: reading only, nothing is asked, refreshed or stored; the exit status is
+//! 1 when a profile shown cannot work (misconfigured, keys missing or unreadable, no
+//! keychain), 0 otherwise.
 
 use super::Ctx;
 use crate::cache::Cache;
+use crate::cli::Selection;
 use crate::config::{KeySource, Target};
 use crate::credentials::iso8601;
 use crate::error::Error;
 use crate::output;
 use crate::store::Lookup;
 
-pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
+pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     let config = ctx.config()?;
     let backend = ctx.cache.vault.backend();
+    let mut broken = backend.is_err();
     let mut lines = vec![match &backend {
         Ok(b) => format!(
             "keychain: {}{}",
@@ -25,42 +30,48 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         ),
         Err(e) => format!("keychain: unavailable: {e}"),
     }];
-    let profiles = config.helper_profiles();
+    let profiles: Vec<&str> = match &ctx.profile {
+        Some(named) => vec![named.as_str()],
+        None => config.helper_profiles(),
+    };
     if profiles.is_empty() {
+        broken = true;
         lines.push(format!(
             "no profile in {} runs aws-mfa-proc",
             config.config_path().display()
         ));
     }
-    for name in profiles {
+    for name in &profiles {
         let line = match (config.target(ctx.env, name, None), &backend) {
-            (Err(e), _) => format!("{name}: misconfigured: {e}"),
+            (Err(e), _) => {
+                broken = true;
+                format!("{name}: misconfigured: {e}")
+            }
             (Ok(t), Err(_)) => format!("{name}: {}; session unknown", describe(&t)),
-            (Ok(t), Ok(_)) => format!(
-                "{name}: {} ({}); {}",
-                describe(&t),
-                keys_state(ctx.cache, &t.mfa().keys),
-                session_state(ctx, &t)
-            ),
-        };
-        let line = match config.shadowing_key(name) {
-            Some(key) => format!(
-                "{line}; WARNING: `{key}` for this profile (in the config or credentials file) makes the SDKs use it instead of aws-mfa-proc: remove it"
-            ),
-            None => line,
-        };
-        let line = match config.served_profile(name) {
-            Some(other) if other != name => format!(
-                "{line}; WARNING: its credential_process serves `--profile {other}`, not `{name}`"
-            ),
-            _ => line,
+            (Ok(t), Ok(_)) => {
+                let (keys, keys_ok) = keys_state(ctx.cache, &t.mfa().keys);
+                broken |= !keys_ok;
+                format!(
+                    "{name}: {} ({keys}); {}",
+                    describe(&t),
+                    session_state(ctx, &t)
+                )
+            }
         };
         lines.push(line);
+    }
+    for finding in config.findings() {
+        let about = finding.profile.as_deref();
+        if about.is_none_or(|p| profiles.contains(&p) || ctx.profile.is_none()) {
+            let kind = if finding.advice { "NOTE" } else { "WARNING" };
+            let who = about.map(|p| format!("{p}: ")).unwrap_or_default();
+            lines.push(format!("{kind}: {who}{}", finding.text));
+        }
     }
     for line in lines {
         output::report(ctx.out, &line);
     }
-    Ok(0)
+    Ok(u8::from(broken))
 }
 
 fn describe(target: &Target) -> String {
@@ -77,17 +88,22 @@ fn describe(target: &Target) -> String {
     }
 }
 
-fn keys_state(cache: &Cache, keys: &KeySource) -> String {
+/// Where the keys stand, and whether that works.
+fn keys_state(cache: &Cache, keys: &KeySource) -> (String, bool) {
     match keys {
         KeySource::Keychain(name) => match cache.keys(name) {
-            Ok(Lookup::Found(_)) => "keys stored".to_string(),
-            Ok(Lookup::Missing) => format!("keys MISSING: run `aws-mfa-proc add {name}`"),
-            Ok(Lookup::Unreadable(damage)) => {
-                format!("keys UNREADABLE ({damage}): run `aws-mfa-proc add {name}`")
-            }
-            Err(e) => format!("keys unreadable: {e}"),
+            Ok(Lookup::Found(_)) => ("keys stored".to_string(), true),
+            Ok(Lookup::Missing) => (
+                format!("keys MISSING: run `aws-mfa-proc add {name}`"),
+                false,
+            ),
+            Ok(Lookup::Unreadable(damage)) => (
+                format!("keys UNREADABLE ({damage}): run `aws-mfa-proc add {name}`"),
+                false,
+            ),
+            Err(e) => (format!("keys unreadable: {e}"), false),
         },
-        KeySource::SharedProfile { .. } => "keys present".to_string(),
+        KeySource::SharedProfile { .. } => ("keys present".to_string(), true),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::model::{MFA_PROFILE_KEY, ROLE_ARN_KEY, ROLE_DURATION_KEY};
+use super::model::{MFA_PROFILE_KEY, ROLE_ARN_KEY};
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -59,27 +59,39 @@ pub(crate) enum ConfigError {
         default: u64,
     },
     #[error(
-        "profile `{profile}`: `{ROLE_DURATION_KEY} = {seconds}` is longer than AWS allows here: a role assumed with an MFA session is role chaining, which AWS caps at 3600 s (1 hour). Set it to 3600 or less; aws-mfa-proc renews the role without asking for a code while the MFA session lasts"
+        "profile `{profile}`: `{key} = {seconds}` is longer than AWS allows here: a role assumed with an MFA session is role chaining, which AWS caps at 3600 s (1 hour). Set it to 3600 or less; aws-mfa-proc renews the role without asking for a code while the MFA session lasts"
     )]
-    RoleTooLong { profile: String, seconds: u64 },
+    RoleTooLong {
+        profile: String,
+        key: &'static str,
+        seconds: u64,
+    },
+    #[error(
+        "profile `{profile}`: `{key} = {from}` {problem}. Name the profile that runs aws-mfa-proc (and holds mfa_serial)"
+    )]
+    RoleSource {
+        profile: String,
+        key: &'static str,
+        from: String,
+        problem: &'static str,
+    },
+    #[error("profile `{profile}`: `{key} = {value}` is not valid: {rule}. Fix or remove it")]
+    BadRoleSetting {
+        profile: String,
+        key: &'static str,
+        value: String,
+        rule: String,
+    },
     #[error(
         "profile `{profile}` sets `{ROLE_ARN_KEY}` but not `{MFA_PROFILE_KEY}`. Add `{MFA_PROFILE_KEY} = NAME` naming the profile with your mfa_serial"
     )]
     MissingMfaProfile { profile: String },
     #[error(
-        "profile `{profile}`: `{MFA_PROFILE_KEY} = {mfa_profile}` {problem}. Name the profile that holds mfa_serial (and runs `aws-mfa-proc --profile NAME`)"
-    )]
-    BadMfaProfile {
-        profile: String,
-        mfa_profile: String,
-        problem: &'static str,
-    },
-    #[error(
         "profile `{profile}`: `{ROLE_ARN_KEY} = {value}` is not a role ARN. Use arn:aws:iam::ACCOUNT:role/NAME"
     )]
     BadRoleArn { profile: String, value: String },
     #[error(
-        "profile `{profile}` is a role profile for the SDKs (role_arn {role_arn}, source_profile = {source_profile}): the SDK assumes that role itself with the credentials of `{source_profile}`. Here use --profile {source_profile}; or, to have aws-mfa-proc assume and cache the role, give the profile `credential_process` and `aws_mfa_proc_role_arn` instead (see docs/configuration.md)"
+        "profile `{profile}` is a role profile (role_arn {role_arn}): it has no MFA session of its own. Use the profile it chains from, `{source_profile}`"
     )]
     SdkRoleProfile {
         profile: String,

@@ -110,6 +110,7 @@ pub(crate) fn target_in(
             .flat_map(|p| {
                 [
                     p.get(MFA_PROFILE_KEY).map(str::to_string),
+                    p.get("source_profile").map(str::to_string),
                     p.get("credential_process")
                         .and_then(|line| flag_value(line, "--source-profile")),
                 ]

@@ -18,7 +18,9 @@ mod command_line;
 mod error;
 pub(crate) mod fast;
 mod files;
+pub(crate) mod lint;
 mod model;
+mod roles;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -131,66 +133,14 @@ impl Config {
         profile: &str,
         source_profile: Option<&str>,
     ) -> Result<Target, ConfigError> {
-        let section = self.section(profile)?;
-        let Some(role_arn) = section.get(ROLE_ARN_KEY) else {
-            return self
+        check_profile_name(profile)?;
+        let section = self.known(profile)?;
+        match self.role(env, profile, section, source_profile)? {
+            Some(role) => Ok(Target::Role(role)),
+            None => self
                 .settings(env, profile, source_profile)
-                .map(Target::Session);
-        };
-        let err_profile = || profile.to_string();
-        if !(role_arn.starts_with("arn:") && role_arn.contains(":role/") && role_arn.len() <= 2048)
-        {
-            return Err(ConfigError::BadRoleArn {
-                profile: err_profile(),
-                value: truncate(role_arn, 80),
-            });
+                .map(Target::Session),
         }
-        let mfa_profile =
-            section
-                .get(MFA_PROFILE_KEY)
-                .ok_or_else(|| ConfigError::MissingMfaProfile {
-                    profile: err_profile(),
-                })?;
-        let bad_mfa_profile = |problem| ConfigError::BadMfaProfile {
-            profile: err_profile(),
-            mfa_profile: truncate(mfa_profile, 40),
-            problem,
-        };
-        if mfa_profile == profile {
-            return Err(bad_mfa_profile("names this profile itself"));
-        }
-        check_profile_name(mfa_profile)?;
-        match self.profiles.get_profile(mfa_profile) {
-            None => return Err(bad_mfa_profile("is not in the config")),
-            Some(p) if p.get(ROLE_ARN_KEY).is_some() => {
-                return Err(bad_mfa_profile("is a role profile itself"));
-            }
-            Some(_) => {}
-        }
-        let mfa = self.settings(env, mfa_profile, source_profile)?;
-        let duration = seconds(
-            section,
-            profile,
-            ROLE_DURATION_KEY,
-            MAX_ROLE_DURATION,
-            (MIN_ROLE_DURATION, std::time::Duration::from_secs(43_200)),
-        )?;
-        if duration > MAX_ROLE_DURATION {
-            return Err(ConfigError::RoleTooLong {
-                profile: err_profile(),
-                seconds: duration.as_secs(),
-            });
-        }
-        let profile_region = rules::region(section, profile)?;
-        Ok(Target::Role(RoleSettings {
-            profile: profile.to_string(),
-            role_arn: role_arn.to_string(),
-            duration,
-            region: profile_region.clone().unwrap_or_else(|| mfa.region.clone()),
-            profile_region,
-            endpoint: rules::endpoint(env, section).or_else(|| mfa.endpoint.clone()),
-            mfa,
-        }))
     }
 
     /// Validated settings of the MFA profile `profile`.
@@ -254,17 +204,21 @@ impl Config {
         })
     }
 
+    /// The profile's section, or why there is none.
+    fn known(&self, profile: &str) -> Result<&Profile, ConfigError> {
+        self.profiles
+            .get_profile(profile)
+            .ok_or_else(|| ConfigError::UnknownProfile {
+                profile: profile.to_string(),
+                path: self.paths.config.clone(),
+                hint: self.unknown_profile_hint(profile),
+            })
+    }
+
     /// The profile's section, checked for keys that must not sit beside credential_process.
     fn section(&self, profile: &str) -> Result<&Profile, ConfigError> {
         check_profile_name(profile)?;
-        let section =
-            self.profiles
-                .get_profile(profile)
-                .ok_or_else(|| ConfigError::UnknownProfile {
-                    profile: profile.to_string(),
-                    path: self.paths.config.clone(),
-                    hint: self.unknown_profile_hint(profile),
-                })?;
+        let section = self.known(profile)?;
         if let Some(role_arn) = section.get("role_arn") {
             return Err(ConfigError::SdkRoleProfile {
                 profile: profile.to_string(),

@@ -142,12 +142,23 @@ pub(crate) struct RoleSettings {
     pub(crate) region: String,
     pub(crate) profile_region: Option<String>,
     pub(crate) endpoint: Option<String>,
+    /// `external_id`.
+    pub(crate) external_id: Option<String>,
+    /// `role_session_name` (default `aws-mfa-proc`).
+    pub(crate) session_name: Option<String>,
+    /// `source_identity`.
+    pub(crate) source_identity: Option<String>,
+    /// `aws_mfa_proc_session_tags`.
+    pub(crate) tags: Vec<(String, String)>,
+    /// `aws_mfa_proc_transitive_tag_keys`.
+    pub(crate) transitive_tag_keys: Vec<String>,
     /// The MFA session that assumes the role.
     pub(crate) mfa: Settings,
 }
 
 /// What a profile asks aws-mfa-proc for.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // one per call: size is of no matter
 pub(crate) enum Target {
     /// The MFA session itself.
     Session(Settings),

@@ -212,10 +212,11 @@ fn reading_only_the_needed_sections_gives_the_same_target_at_any_config_size() {
             "\n[profile team-{i}]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mfa\n"
         ));
     }
+    config.push_str("\n[profile broken]\ncredential_process = aws-mfa-proc\nmfa_serial = x\n");
     let creds = "[keys]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = s\n[other]\naws_access_key_id = AKIAOTHER\n";
     let (_dir, env) = setup(&config, creds);
     let full = Config::load(&env).unwrap();
-    for profile in ["mfa", "prod"] {
+    for profile in ["mfa", "prod", "team-1"] {
         let fast = fast_target(&env, profile, None).expect("resolves");
         assert_eq!(
             identity(&fast),
@@ -223,7 +224,7 @@ fn reading_only_the_needed_sections_gives_the_same_target_at_any_config_size() {
         );
     }
     assert!(
-        fast_target(&env, "team-1", None).is_none(),
+        fast_target(&env, "broken", None).is_none(),
         "errors go the full way"
     );
     assert!(fast_target(&env, "nowhere", None).is_none());

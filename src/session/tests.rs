@@ -147,6 +147,11 @@ impl World {
             region: "eu-west-1".into(),
             profile_region: None,
             endpoint: None,
+            external_id: None,
+            session_name: None,
+            source_identity: None,
+            tags: Vec::new(),
+            transitive_tag_keys: Vec::new(),
             mfa,
         });
         self

@@ -1,5 +1,5 @@
 //! Bad configuration beyond what the case files (tests/cases, run by cases.rs) show: no
-//! plaintext fallback, role profiles given to the helper, a closed pipe.
+//! plaintext fallback, a closed pipe.
 
 use crate::rig::Rig;
 use crate::support::*;
@@ -33,22 +33,6 @@ fn without_dbus_the_secret_service_error_names_the_fix_and_nothing_falls_back_to
         &["profile `mfa`", "Secret Service", "gnome-keyring"],
     );
     assert!(files_containing(rig.dir(), "AccessKeyId").is_empty());
-}
-
-#[test]
-fn an_sdk_role_profile_given_to_aws_mfa_proc_points_at_the_profile_to_use() {
-    let rig = Rig::without_keychain();
-    rig.write_config(CONFIG);
-    for command in [
-        &["env", "--profile", "production"][..],
-        &["--profile", "production"],
-    ] {
-        fails_with(
-            &rig,
-            command,
-            &["`production`", "role profile", "--profile mfa"],
-        );
-    }
 }
 
 #[test]

@@ -456,33 +456,20 @@ wait"#;
         );
     }
 
-    /// The copies of sessions that the tool made in the user's kernel keyring (`@u`) in
-    /// front of this rig's keychain, as `(key id, description)`; empty where keyutils
-    /// is unavailable. The tool names them `aws-mfa-proc:NAMESPACE:ITEM`, NAMESPACE being
-    /// the first 6 bytes, in hex, of the SHA-256 of `CHOICE\0BUS\0RUNTIME` (keychain
-    /// choice, `DBUS_SESSION_BUS_ADDRESS`, `XDG_RUNTIME_DIR`; see src/memo.rs), which
-    /// differs for every rig. Computed from [`Rig::env`]: copies made by a command whose
-    /// environment changes one of those three are not found.
+    /// The copies of sessions that the tool made in the user's kernel keyring (`@u`) for
+    /// this rig, as `(key id, description)`; empty where keyutils is unavailable. The
+    /// tool names them `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, RUNTIME being the
+    /// first 6 bytes, in hex, of the SHA-256 of `XDG_RUNTIME_DIR` (see src/cache.rs),
+    /// which differs for every rig. Computed from [`Rig::env`]: copies made by a command
+    /// whose environment changes XDG_RUNTIME_DIR are not found.
     pub fn kernel_copies(&self) -> Vec<(String, String)> {
         use sha2::{Digest, Sha256};
         let env = self.env();
-        let var = |name: &str| {
-            env.iter()
-                .find(|(key, _)| key == name)
-                .map_or("", |(_, value)| value.as_str())
-        };
-        let choice = match var("AWS_MFA_PROC_KEYCHAIN") {
-            "" => "auto",
-            other => other,
-        };
-        let digest = Sha256::digest(
-            format!(
-                "{choice}\0{}\0{}",
-                var("DBUS_SESSION_BUS_ADDRESS"),
-                var("XDG_RUNTIME_DIR")
-            )
-            .as_bytes(),
-        );
+        let runtime = env
+            .iter()
+            .find(|(key, _)| key == "XDG_RUNTIME_DIR")
+            .map_or("", |(_, value)| value.as_str());
+        let digest = Sha256::digest(runtime.as_bytes());
         let namespace: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         let prefix = format!("user: aws-mfa-proc:{namespace}:");
         // `keyctl show` prints one key a line: `ID PERMS UID GID \_ TYPE: DESCRIPTION`.

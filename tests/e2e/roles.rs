@@ -100,3 +100,104 @@ fn logout_of_the_mfa_profile_also_forgets_the_roles_assumed_with_it() {
         text(&after.stderr)
     );
 }
+
+#[test]
+fn exec_and_env_assume_a_plain_sdk_role_profile_themselves() {
+    let rig = Rig::new();
+    configured(&rig);
+    login(&rig, "123456");
+    // The aws-vault habit: the profile as the first word, the command after `--`.
+    let inside = detached(
+        &rig,
+        "aws-mfa-proc",
+        &[
+            "exec",
+            "production",
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ],
+    );
+    assert!(inside.status.success(), "{}", text(&inside.stderr));
+    assert!(
+        text(&inside.stdout).contains("assumed-role/Role-Name-To-Assume/"),
+        "{}",
+        text(&inside.stdout)
+    );
+
+    let env = detached(
+        &rig,
+        "aws-mfa-proc",
+        &["env", "--profile", "production", "--format", "json"],
+    );
+    assert!(env.status.success(), "{}", text(&env.stderr));
+    let role: serde_json::Value = serde_json::from_slice(&env.stdout).unwrap();
+    let session = detached(&rig, "aws-mfa-proc", &["--profile", "mfa"]);
+    let session: serde_json::Value = serde_json::from_slice(&session.stdout).unwrap();
+    assert_ne!(
+        role["AWS_ACCESS_KEY_ID"], session["AccessKeyId"],
+        "env gave the MFA session, not the role"
+    );
+}
+
+#[test]
+fn every_role_setting_reaches_the_assume_role_request() {
+    let (rig, sts) = with_standin();
+    rig.write_config(&format!(
+        "{CONFIG}
+[profile tagged]
+credential_process = aws-mfa-proc --profile tagged
+aws_mfa_proc_role_arn = arn:aws:iam::222222222222:role/Admin
+aws_mfa_proc_mfa_profile = mfa
+external_id = ext-123
+role_session_name = alice-session
+duration_seconds = 1800
+source_identity = alice
+aws_mfa_proc_session_tags = team=platform, cost-center=42
+aws_mfa_proc_transitive_tag_keys = team
+"
+    ));
+    login(&rig, "123456");
+    for profile in ["tagged", "production"] {
+        let out = detached(&rig, "aws-mfa-proc", &["--profile", profile]);
+        assert!(out.status.success(), "{profile}: {}", text(&out.stderr));
+    }
+    let requests = sts.assume_role_requests();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    for expected in [
+        "RoleArn=arn:aws:iam::222222222222:role/Admin",
+        "ExternalId=ext-123",
+        "RoleSessionName=alice-session",
+        "DurationSeconds=1800",
+        "SourceIdentity=alice",
+        "Tags.member.1.Key=team",
+        "Tags.member.1.Value=platform",
+        "Tags.member.2.Key=cost-center",
+        "Tags.member.2.Value=42",
+        "TransitiveTagKeys.member.1=team",
+    ] {
+        assert!(
+            requests[0].split('&').any(|f| f == expected),
+            "{expected} not in {}",
+            requests[0]
+        );
+    }
+    // A plain SDK role profile: the defaults.
+    for expected in [
+        "RoleArn=arn:aws:iam::222222222222:role/Role-Name-To-Assume",
+        "RoleSessionName=aws-mfa-proc",
+        "DurationSeconds=3600",
+    ] {
+        assert!(
+            requests[1].split('&').any(|f| f == expected),
+            "{expected} not in {}",
+            requests[1]
+        );
+    }
+    assert_eq!(sts.codes(), ["123456"], "one code for both roles");
+}

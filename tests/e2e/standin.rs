@@ -1,8 +1,9 @@
 //! A stand-in STS for what moto cannot do: reject a code, fail in the ways AWS fails,
 //! and count calls exactly.
 //!
-//! It answers GetSessionToken over plain HTTP on a free loopback port, one request per
-//! connection. What it does is chosen by the TokenCode, so a test picks a fault by
+//! It answers GetSessionToken (and AssumeRole, with role credentials, recording the
+//! request) over plain HTTP on a free loopback port, one request per connection. What
+//! it does with GetSessionToken is chosen by the TokenCode, so a test picks a fault by
 //! typing it at the prompt:
 //!
 //! | code | answer |
@@ -50,6 +51,7 @@ const SLOW: Duration = Duration::from_secs(1);
 pub struct StandIn {
     url: String,
     codes: Arc<Mutex<Vec<String>>>,
+    assume_role: Arc<Mutex<Vec<String>>>,
 }
 
 impl StandIn {
@@ -57,14 +59,19 @@ impl StandIn {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let codes = Arc::new(Mutex::new(Vec::new()));
-        let seen = codes.clone();
+        let assume_role = Arc::new(Mutex::new(Vec::new()));
+        let (seen, roles) = (codes.clone(), assume_role.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, &seen));
+                let (seen, roles) = (seen.clone(), roles.clone());
+                std::thread::spawn(move || serve(stream, &seen, &roles));
             }
         });
-        StandIn { url, codes }
+        StandIn {
+            url,
+            codes,
+            assume_role,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -74,6 +81,12 @@ impl StandIn {
     /// The TokenCode of every GetSessionToken request so far, retries included.
     pub fn codes(&self) -> Vec<String> {
         self.codes.lock().unwrap().clone()
+    }
+
+    /// The form body of every AssumeRole request so far, URL-decoded
+    /// (`Action=AssumeRole&…&ExternalId=…`).
+    pub fn assume_role_requests(&self) -> Vec<String> {
+        self.assume_role.lock().unwrap().clone()
     }
 
     /// How many requests carried `code`.
@@ -89,22 +102,35 @@ enum Answer {
 }
 
 struct Request {
+    action: String,
+    /// The form body, URL-decoded.
+    body: String,
     code: String,
     duration: i64,
     /// `X-Amz-Date`, the signer's clock.
     signed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
+fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>, roles: &Mutex<Vec<String>>) {
     let Some(request) = read_request(&stream) else {
         return;
     };
-    let n = {
-        let mut seen = seen.lock().unwrap();
-        seen.push(request.code.clone());
-        seen.len()
+    let answered = if request.action == "AssumeRole" {
+        let n = {
+            let mut roles = roles.lock().unwrap();
+            roles.push(request.body.clone());
+            roles.len()
+        };
+        Answer::Reply("200 OK", role_xml(&request, n))
+    } else {
+        let n = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(request.code.clone());
+            seen.len()
+        };
+        answer(&request, n)
     };
-    let (status, xml) = match answer(&request, n) {
+    let (status, xml) = match answered {
         Answer::Reply(status, xml) => (status, xml),
         Answer::Hang => {
             // Read until the client gives up (EOF or error), or HOLD passes.
@@ -116,7 +142,7 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>) {
     let mut stream = stream;
     let _ = write!(
         stream,
-        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nx-amzn-RequestId: standin-{n}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+        "HTTP/1.1 {status}\r\nContent-Type: text/xml\r\nx-amzn-RequestId: standin\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
         xml.len()
     );
 }
@@ -152,6 +178,8 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
             .to_string()
     };
     Some(Request {
+        action: field("Action"),
+        body: url_decode(&body),
         code: field("TokenCode"),
         duration: field("DurationSeconds").parse().unwrap_or(43200),
         signed_at,
@@ -222,4 +250,40 @@ fn session_xml(request: &Request, n: usize) -> String {
     format!(
         "<GetSessionTokenResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetSessionTokenResult><Credentials><AccessKeyId>ASIASTANDIN{n:05}</AccessKeyId><SecretAccessKey>{SESSION_SECRET}</SecretAccessKey><SessionToken>{SESSION_TOKEN_PREFIX}{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></GetSessionTokenResponse>"
     )
+}
+
+fn role_xml(request: &Request, n: usize) -> String {
+    let now = request.signed_at.unwrap_or_else(chrono::Utc::now);
+    let expiration = (now + chrono::Duration::seconds(request.duration))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><Credentials><AccessKeyId>ASIASTANDINROLE{n:04}</AccessKeyId><SecretAccessKey>{SESSION_SECRET}</SecretAccessKey><SessionToken>{SESSION_TOKEN_PREFIX}Role{n}</SessionToken><Expiration>{expiration}</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROASTANDIN:s</AssumedRoleId><Arn>arn:aws:sts::222222222222:assumed-role/Admin/s</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>standin-request</RequestId></ResponseMetadata></AssumeRoleResponse>"
+    )
+}
+
+/// `application/x-www-form-urlencoded` text, decoded (`+` is a space).
+fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

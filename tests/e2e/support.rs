@@ -25,7 +25,7 @@ pub const PROMPT: &str = "MFA code for profile `mfa`";
 /// The tool's log lines start so (with `-v` or AWS_MFA_PROC_LOG=debug).
 const LOG_LINE_PREFIXES: [&str; 2] = ["aws-mfa-proc: debug:", "aws-mfa-proc: trace:"];
 /// No step of a test may take this long: a guard against hangs, not a timing check.
-pub const HANG_GUARD: Duration = Duration::from_secs(20);
+pub const HANG_GUARD: Duration = Duration::from_secs(60);
 
 /// The issue's layout: a helper profile, and a role profile chaining from it.
 pub const CONFIG: &str = "\
