@@ -25,6 +25,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
     let name = ctx.profile_name()?;
     let keychain_error = |e| Error::Keychain(name.clone(), e);
     // The keychain first: it must be usable before anyone types a key into it.
+    ctx.cache.vault.check().map_err(keychain_error)?;
     let existing = match ctx.cache.keys(&name).map_err(keychain_error)? {
         Lookup::Found(keys) => Some(keys.access_key_id),
         _ => None,

@@ -40,6 +40,11 @@ pub(crate) trait Keychain: Send + Sync {
     fn delete(&self, name: &str) -> Result<bool, StoreError>;
     /// Every item name under [`SERVICE`], or `None` if this store cannot list.
     fn names(&self) -> Result<Option<Vec<String>>, StoreError>;
+    /// Whether items can be stored now (no prompt, no write): checked before the
+    /// person is asked for anything that would go here.
+    fn check(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,9 +90,7 @@ impl Backend {
             }
             #[cfg(target_os = "macos")]
             Backend::MacosKeychain => "Unlock the login keychain (Keychain Access) and retry",
-            _ => {
-                "Unlock it (log in to the desktop session, or run `gnome-keyring-daemon --unlock`) and retry"
-            }
+            _ => UNLOCK_SECRET_SERVICE,
         }
     }
 
@@ -102,8 +105,18 @@ impl Backend {
     }
 }
 
+/// How to unlock (or create) gnome-keyring's login keyring without a desktop: the
+/// password on stdin of a replacing daemon, detached from the terminal.
+const UNLOCK_HEADLESS: &str = "read -rsp 'Keyring password: ' PW && printf '%s' \"$PW\" | setsid -f gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; unset PW";
+
+const UNLOCK_SECRET_SERVICE: &str = "Unlock it in your desktop session, or without a desktop run: read -rsp 'Keyring password: ' PW && printf '%s' \"$PW\" | setsid -f gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; unset PW (a wrong password leaves it locked without a word)";
+
 #[derive(Clone, Debug, thiserror::Error)]
 pub(crate) enum StoreError {
+    #[error(
+        "the Secret Service has no default keyring to store items in (a keyring daemon started without one, as on a machine without a desktop). Create one with a password of your choice: {UNLOCK_HEADLESS}; or set AWS_MFA_PROC_KEYCHAIN=keyutils (the kernel keyring: kept in memory, cleared at reboot)"
+    )]
+    NoDefaultCollection,
     #[error("no keychain is reachable: {detail}. {fix}")]
     Unreachable { detail: String, fix: String },
     #[error("the {} is locked or refused access ({detail}). {}", backend.name(), backend.unlock_hint())]
@@ -167,6 +180,14 @@ impl KeyringStore {
 impl Keychain for KeyringStore {
     fn backend(&self) -> Backend {
         self.backend
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        #[cfg(target_os = "linux")]
+        if self.backend == Backend::SecretService {
+            return platform::default_collection();
+        }
+        Ok(())
     }
 
     fn item_limit(&self) -> usize {
@@ -239,6 +260,15 @@ impl Keychain for KeyringStore {
 /// Maps a keyring error without ever formatting the data some variants carry.
 fn describe(backend: Backend, e: KeyringError) -> StoreError {
     match e {
+        #[cfg(target_os = "linux")]
+        KeyringError::NoStorageAccess(inner)
+            if matches!(
+                inner.downcast_ref::<secret_service::Error>(),
+                Some(secret_service::Error::NoResult)
+            ) =>
+        {
+            StoreError::NoDefaultCollection
+        }
         KeyringError::NoStorageAccess(inner) => StoreError::Locked {
             backend,
             detail: inner.to_string(),
@@ -343,6 +373,32 @@ mod platform {
     }
 
     use super::super::kernel_store::KernelStore;
+
+    /// The Secret Service's default collection exists and is unlocked; read only (a
+    /// plain session, `ReadAlias default`, its `Locked` property): never a prompt.
+    pub(super) fn default_collection() -> Result<(), StoreError> {
+        use secret_service::{EncryptionType, Error as Ss, blocking::SecretService};
+        let state = within(DEADLINE, || {
+            let service = SecretService::connect(EncryptionType::Plain)?;
+            let locked = service.get_default_collection()?.is_locked()?;
+            Ok::<bool, Ss>(locked)
+        })
+        .ok_or(StoreError::Timeout {
+            backend: Backend::SecretService,
+        })?;
+        match state {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(StoreError::Locked {
+                backend: Backend::SecretService,
+                detail: "the default keyring is locked".into(),
+            }),
+            Err(Ss::NoResult) => Err(StoreError::NoDefaultCollection),
+            Err(e) => Err(StoreError::Failed {
+                backend: Backend::SecretService,
+                detail: e.to_string(),
+            }),
+        }
+    }
 
     fn secret_service() -> Result<KeyringStore, StoreError> {
         KeyringStore::connect(Backend::SecretService, || {

@@ -132,6 +132,11 @@ impl Vault {
         self.store().map(|s| s.backend())
     }
 
+    /// Whether items can be stored now, without asking anyone (see [`Keychain::check`]).
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        self.store()?.check()
+    }
+
     /// The backend's name, and why it was chosen when it was not the first choice.
     pub(crate) fn describe(&self) -> String {
         match (self.store(), self.connected.get()) {

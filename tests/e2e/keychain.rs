@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::rig::Run;
+use crate::rig::{Rig, Run};
 use crate::support::*;
 
 /// The session item of [`CONFIG`]'s `mfa` profile, as the tool names it.
@@ -54,4 +54,76 @@ fn a_locked_keychain_fails_at_once_saying_the_secret_service_is_locked() {
         "{message:?} should say it is locked"
     );
     assert!(sts.codes().is_empty());
+}
+
+#[test]
+fn with_no_default_keyring_add_stops_before_asking_and_its_fix_works() {
+    let rig = Rig::without_default_collection();
+    rig.write_config(CONFIG);
+    // At a terminal: the error comes before any question.
+    let (refused, screen) = rig
+        .pty_captured("aws-mfa-proc", &["add", "mfa"])
+        .wait_captured();
+    assert!(
+        !screen.contains("Access key ID"),
+        "it asked first:\n{screen}"
+    );
+    assert_failed_with(
+        &refused,
+        &[
+            "no default keyring",
+            "gnome-keyring-daemon --replace --unlock",
+        ],
+    );
+
+    // The fix the message gives, with the password where it reads it.
+    let fix = "printf '%s' \"$1\" | setsid -f gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1";
+    let fixed = run(rig
+        .command("sh")
+        .args(["-c", fix, "sh", rig.keyring_password()]));
+    assert!(fixed.status.success(), "{}", text(&fixed.stderr));
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let add = run(rig
+            .command("aws-mfa-proc")
+            .args(["add", "mfa", "--from-env"])
+            .env("AWS_ACCESS_KEY_ID", LONG_TERM_ID)
+            .env("AWS_SECRET_ACCESS_KEY", LONG_TERM_SECRET));
+        if add.status.success() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still failing: {}",
+            text(&add.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn without_any_secret_service_add_says_the_keys_live_in_kernel_memory_until_reboot() {
+    if !kernel_keyring_usable() {
+        return skip("the kernel keyring is not usable here");
+    }
+    let rig = Rig::without_keychain();
+    // A name of its own: the kernel keyring is shared by every test of this user.
+    let name = format!("fallback{}", std::process::id());
+    rig.write_config(&CONFIG.replace("profile mfa]", &format!("profile {name}]")));
+    let add = run(rig
+        .command("aws-mfa-proc")
+        .args(["add", &name, "--from-env"])
+        .env("AWS_ACCESS_KEY_ID", LONG_TERM_ID)
+        .env("AWS_SECRET_ACCESS_KEY", LONG_TERM_SECRET));
+    let said = text(&add.stdout);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+    for needle in [
+        "kernel keyring",
+        "lost at reboot",
+        "Secret Service is unreachable",
+    ] {
+        assert!(said.contains(needle), "{needle:?} not in {said}");
+    }
+    let removed = run(rig.command("aws-mfa-proc").args(["remove", &name]));
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
 }

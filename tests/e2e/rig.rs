@@ -161,15 +161,26 @@ pub struct Rig {
 impl Rig {
     /// A rig with a private, unlocked Secret Service and moto.
     pub fn new() -> Rig {
-        Rig::start(true)
+        Rig::start(Keyring::Unlocked)
     }
 
     /// A rig with moto but no D-Bus at all: no Secret Service can be reached.
     pub fn without_keychain() -> Rig {
-        Rig::start(false)
+        Rig::start(Keyring::None)
     }
 
-    fn start(keychain: bool) -> Rig {
+    /// A rig whose Secret Service runs but has no default collection, as a keyring
+    /// daemon started without `--unlock` on a machine without a desktop.
+    pub fn without_default_collection() -> Rig {
+        Rig::start(Keyring::NoDefault)
+    }
+
+    /// The login keyring's password, to create or unlock it as a person would.
+    pub fn keyring_password(&self) -> &'static str {
+        KEYRING_PASSWORD
+    }
+
+    fn start(keyring: Keyring) -> Rig {
         let deps = deps_dir();
         check_deps(&deps);
         // In memory, as XDG_RUNTIME_DIR is on a real system (/run/user/UID is tmpfs).
@@ -204,14 +215,14 @@ impl Rig {
 
         // moto takes the longest to start: let it start while the keychain comes up.
         let mut moto = spawn_moto(root, &deps);
-        let (mut daemons, bus_address) = if keychain {
-            let (bus, keyring, address) = start_keychain(root);
-            (vec![keyring, bus], address)
-        } else {
+        let (mut daemons, bus_address) = if keyring == Keyring::None {
             (
                 vec![],
                 format!("unix:path={}", root.join("run/no-bus-here").display()),
             )
+        } else {
+            let (bus, daemon, address) = start_keychain(root, keyring == Keyring::Unlocked);
+            (vec![daemon, bus], address)
         };
         let moto_port = wait_for_moto(&mut moto);
         daemons.push(moto);
@@ -977,9 +988,18 @@ fn write_file(path: &Path, text: &str) {
     fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 
-/// Starts the private bus and an unlocked gnome-keyring on it; returns both and the
-/// bus address once the default collection is unlocked.
-fn start_keychain(root: &Path) -> (Daemon, Daemon, String) {
+/// The keyring a rig starts with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keyring {
+    None,
+    Unlocked,
+    NoDefault,
+}
+
+/// Starts the private bus and gnome-keyring on it; returns both and the bus address
+/// once the daemon owns its name (and, with `unlocked`, the default collection is
+/// unlocked).
+fn start_keychain(root: &Path, unlocked: bool) -> (Daemon, Daemon, String) {
     let config = root.join("bus.conf");
     fs::write(
         &config,
@@ -1004,7 +1024,8 @@ fn start_keychain(root: &Path) -> (Daemon, Daemon, String) {
 
     let mut command = Command::new("/usr/bin/gnome-keyring-daemon");
     command
-        .args(["--foreground", "--unlock", "--components=secrets"])
+        .args(["--foreground", "--components=secrets"])
+        .args(unlocked.then_some("--unlock"))
         .env_clear()
         .envs(base_env(root, &address))
         .stdin(Stdio::piped());
@@ -1029,6 +1050,9 @@ fn start_keychain(root: &Path) -> (Daemon, Daemon, String) {
         .contains("boolean true")
         .then_some(())
     });
+    if !unlocked {
+        return (bus, keyring, address);
+    }
     keyring.wait_until("unlocked default collection", || {
         dbus_call(
             &address,
