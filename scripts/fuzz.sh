@@ -8,10 +8,11 @@
 #
 # Stable Rust builds the targets with `--sanitizer none` (the code under test forbids
 # unsafe; the sanitizers need nightly). The first build takes a while (the whole crate,
-# instrumented). New inputs land in fuzz/corpus/TARGET; commit them after `cmin`: the
-# unit test fuzzing::tests::the_fuzz_corpus_replays_clean replays them in CI. A finding
-# is saved in fuzz/artifacts/TARGET/; reproduce it with
-# `cargo fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-…`.
+# instrumented). New inputs land in fuzz/corpus/TARGET (minimised after each run); the
+# unit test fuzzing::tests::the_fuzz_corpus_replays_clean replays them, and every input
+# in fuzz/regressions/TARGET, in CI. A finding is saved in fuzz/artifacts/TARGET/;
+# reproduce it with `cargo fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-…`, and
+# once fixed, keep it as fuzz/regressions/TARGET/<what it found> (cmin never prunes it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 seconds=${1:-60}
@@ -26,7 +27,7 @@ for target in $targets; do
     log=$(mktemp)
     # -jobs N runs N processes that share the corpus; each writes fuzz-K.log.
     rm -f fuzz-*.log
-    cargo fuzz run -s none "$target" -- -max_total_time="$seconds" -print_final_stats=1 \
+    cargo fuzz run -s none "$target" -- -max_total_time="$seconds" -print_final_stats=1 -max_len=4096 \
         -jobs="$jobs" -workers="$jobs" >"$log" 2>&1 || { cat "$log" fuzz-*.log 2>/dev/null | tail -40; exit 1; }
     runs=$(cat "$log" fuzz-*.log 2>/dev/null | sed -n 's/^stat::number_of_executed_units: *//p' | paste -sd+ | bc)
     total=$((total + runs))

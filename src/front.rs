@@ -90,7 +90,10 @@ pub(crate) fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Op
         };
         let value = match inline {
             Some(v) => v,
-            None => words.next()??.to_string(),
+            // As clap: a separate value may not look like a flag.
+            None => Some(words.next()??)
+                .filter(|v| !v.starts_with('-'))?
+                .to_string(),
         };
         let slot = match flag {
             "--profile" => &mut profile,

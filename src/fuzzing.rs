@@ -4,8 +4,10 @@
 //! Each function takes arbitrary bytes and panics only when a property is broken:
 //! - [`record`]: the keychain record decoder never accepts a malformed value, and what
 //!   it accepts survives a round trip;
-//! - [`config`]: the cached-path loader and the SDK's parser give the same answer or
-//!   both refuse, for a named profile and for a bare call;
+//! - [`config`]: the cached-path loader gives the SDK parser's answer (or, for a bare
+//!   call, leaves a doubtful layout to the full path), wherever the parser's own
+//!   answer is stable (one profile under two headers that disagree is read in hash
+//!   order);
 //! - [`front_arguments`]: what the front door takes for a credential_process call, clap
 //!   takes for the same call with the same profile;
 //! - [`writers`]: the env (sh, fish, PowerShell, dotenv, JSON) and exec-file writers,
@@ -56,7 +58,7 @@ pub fn config(data: &[u8]) {
         config,
         credentials,
     };
-    let full = match (
+    let parse = || match (
         std::str::from_utf8(config),
         std::str::from_utf8(credentials),
     ) {
@@ -71,20 +73,33 @@ pub fn config(data: &[u8]) {
         .ok(),
         _ => None,
     };
+    let answer = |full: &Option<Config>, named: Option<&str>| {
+        full.as_ref().and_then(|cfg| {
+            let profile = cfg.choose_profile(named).ok()?;
+            cfg.target(&NoEnv, &profile, None)
+                .ok()
+                .map(|t| format!("{t:?}"))
+        })
+    };
+    let full = parse();
     for named in [Some("mfa"), None] {
+        let expected = answer(&full, named);
+        // One profile under two headers that disagree: the SDK merges them in hash
+        // order, so its own answer changes from parse to parse. There is no right
+        // answer to hold the cached path to.
+        if (0..7).any(|_| answer(&parse(), named) != expected) {
+            continue;
+        }
         let fast = match named {
             Some(profile) => target_in(&source, &NoEnv, profile, None),
             None => only_helper_in(&source, &NoEnv),
-        };
-        let full = full.as_ref().and_then(|cfg| {
-            let profile = cfg.choose_profile(named).ok()?;
-            cfg.target(&NoEnv, &profile, None).ok()
-        });
-        assert_eq!(
-            fast.map(|t| format!("{t:?}")),
-            full.map(|t| format!("{t:?}")),
-            "named {named:?}"
-        );
+        }
+        .map(|t| format!("{t:?}"));
+        // A bare call may also leave a doubtful layout (two headers of one profile that
+        // disagree about running aws-mfa-proc) to the full path.
+        if named.is_some() || fast.is_some() {
+            assert_eq!(fast, expected, "named {named:?}");
+        }
     }
 }
 

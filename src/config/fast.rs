@@ -9,10 +9,11 @@
 //! runs aws-mfa-proc, with the same streaming pass over both files ([`only_helper`]).
 //!
 //! Invariants:
-//! - the answer is the full loader's answer, or `None`: any doubt (an error, a chain
-//!   too deep, a file that cannot be read, no single helper profile) goes to the full
-//!   loader, which then reports it with every profile in view (property tests hold the
-//!   two against each other);
+//! - the answer is the full loader's answer, or `None`: any doubt (a line anywhere
+//!   that would not parse, a chain too deep, a file that cannot be read, no single
+//!   helper profile) goes to the full loader, which then reports it with every profile
+//!   in view (property tests and the `config` fuzz target hold the two against each
+//!   other);
 //! - lines are read as the SDK's parser reads them (`aws-runtime`'s `env_config`):
 //!   headers start with `[`, comments with `#` or `;`, continuations with a blank.
 
@@ -181,7 +182,8 @@ fn each_line(mut file: impl Read, mut visit: impl FnMut(&str) -> bool) -> Option
 /// The sections of one file whose header ends in one of `names` (`[profile NAME]`,
 /// `[NAME]`), whole and in order; a missing file has none. The file is streamed
 /// through one small buffer: a config of thousands of profiles is never held, or paged
-/// in, whole.
+/// in, whole. Every line is checked as the SDK's parser checks it: `None` if any line
+/// of the file would not parse (the full loader then says which).
 pub(crate) fn read_sections(
     source: &Source<'_>,
     kind: FileKind,
@@ -189,6 +191,7 @@ pub(crate) fn read_sections(
 ) -> Option<String> {
     let mut kept = String::new();
     let mut keep = false;
+    let mut scan = Scan::new(kind);
     source.lines(kind, |line| {
         if line.starts_with('[') {
             keep = header_names(line, names);
@@ -197,18 +200,26 @@ pub(crate) fn read_sections(
             kept.push_str(line);
             kept.push('\n');
         }
-        true
+        scan.line(line)
     })?;
-    Some(kept)
+    (!scan.broken).then_some(kept)
 }
 
 /// Does this header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`) name one
-/// of `names`?
+/// of `names`? The name is read as the SDK reads it: after the first blank, trimmed.
 fn header_names(line: &str, names: &[String]) -> bool {
-    let inner = &line[1..];
-    let header = inner[..inner.find(']').unwrap_or(inner.len())].trim_end();
-    let last = header.rsplit([' ', '\t']).next().unwrap_or(header);
-    names.iter().any(|n| n == last)
+    let Some(inner) = strip_comment(line, false)
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+    else {
+        return false;
+    };
+    let inner = inner.trim_matches(WHITESPACE);
+    let name = match inner.split_once(WHITESPACE) {
+        Some((_, name)) => name.trim(),
+        None => inner.trim(),
+    };
+    names.iter().any(|n| n == name)
 }
 
 const WHITESPACE: [char; 2] = [' ', '\t'];
@@ -228,8 +239,12 @@ struct Scan {
 #[derive(PartialEq)]
 enum Property {
     None,
-    Other { subproperty: bool },
-    CredentialProcess,
+    /// A property; `subproperty` when its value is empty and the lines after it are
+    /// `key = value` sub-properties.
+    Some {
+        credential_process: bool,
+        subproperty: bool,
+    },
 }
 
 impl Scan {
@@ -260,32 +275,35 @@ impl Scan {
         } else if line.starts_with(WHITESPACE) {
             match (&self.section, &self.property) {
                 (None, _) | (_, Property::None) => self.broken = true,
-                (Some(_), Property::Other { subproperty: true })
-                    if !line.trim_matches(WHITESPACE).is_empty() && property(line).is_none() =>
-                {
-                    self.broken = true
-                }
-                (Some(_), Property::CredentialProcess) => {
-                    if let Some((_, value)) = self.values.last_mut() {
+                (
+                    Some(_),
+                    Property::Some {
+                        subproperty,
+                        credential_process,
+                    },
+                ) => {
+                    let text = line.trim_matches(WHITESPACE);
+                    if *subproperty && !text.is_empty() && property(line).is_none() {
+                        self.broken = true;
+                    } else if *credential_process && let Some((_, value)) = self.values.last_mut() {
                         value.push('\n');
-                        value.push_str(line.trim_matches(WHITESPACE));
+                        value.push_str(text);
                     }
                 }
-                (Some(_), Property::Other { .. }) => {}
             }
         } else {
             match (&self.section, property(line)) {
                 (Some(section), Some((key, value))) => {
-                    if key.eq_ignore_ascii_case("credential_process") {
+                    let credential_process = key.eq_ignore_ascii_case("credential_process");
+                    if credential_process {
                         let section = section.clone();
                         self.values.retain(|(s, _)| *s != section);
                         self.values.push((section, value.to_string()));
-                        self.property = Property::CredentialProcess;
-                    } else {
-                        self.property = Property::Other {
-                            subproperty: value.is_empty(),
-                        };
                     }
+                    self.property = Property::Some {
+                        credential_process,
+                        subproperty: value.is_empty(),
+                    };
                 }
                 _ => self.broken = true,
             }

@@ -251,12 +251,29 @@ fn a_header_cut_by_the_read_buffer_is_still_found() {
 
 #[test]
 fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
-    let text = "top = 1\n[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
+    let text = "[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
     let kept = sections_of(text, "mfa");
     assert_eq!(
         kept,
         "[profile mfa]\na = 1\n  nested = 2\n[ profile mfa ] # again\nd = 4\n"
     );
+    // A line anywhere that the SDK would not parse: no answer (the full loader says which).
+    for broken in [
+        "top = 1\n",
+        "[profile open\n",
+        "[profile x]\nno equals sign\n",
+        "[profile x]\n  orphan\n",
+    ] {
+        let source = Source::Memory {
+            config: format!("{broken}{text}").into_bytes().leak(),
+            credentials: b"",
+        };
+        assert_eq!(
+            read_sections(&source, FileKind::Config, &["mfa".to_string()]),
+            None,
+            "{broken:?}"
+        );
+    }
 }
 
 #[test]
