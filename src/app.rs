@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::aws::RealAws;
 use crate::cache::Cache;
 use crate::cli::{Cli, Command};
 use crate::commands::{self, Ctx};
 use crate::error::Error;
 use crate::prompt::ControllingTerminal;
 use crate::runtime::LazyRuntime;
-use crate::sts::AwsSts;
 use crate::system::{Environment, ProcessEnv, SystemClock};
 
 /// The full program's `main`.
@@ -33,7 +33,7 @@ pub fn main() -> ExitCode {
         &env,
         &SystemClock,
         &cache,
-        &AwsSts,
+        &RealAws,
         &mut terminal,
         &mut stdout,
         &runtime,
@@ -70,6 +70,11 @@ pub(crate) fn run(cli: Cli, ctx: &mut Ctx<'_>) -> Result<u8, Error> {
         Some(Command::Add(args)) => commands::add::run(ctx, args),
         Some(Command::Remove(args)) => commands::remove::run(ctx, args),
         Some(Command::Status(args)) => commands::status::run(ctx, args),
+        Some(Command::Setup) => commands::setup::run(ctx, &()),
+        Some(Command::Import(args)) => commands::import::run(ctx, args),
+        Some(Command::Doctor(args)) => commands::doctor::run(ctx, args),
+        Some(Command::Console(args)) => commands::console::run(ctx, args),
+        Some(Command::Rotate(args)) => commands::rotate::run(ctx, args),
         Some(Command::Completions { shell }) => commands::completions::run(ctx, shell),
     }
 }

@@ -328,6 +328,28 @@ impl Cache {
         Ok(forgotten)
     }
 
+    /// Whether cache hits will be fast: what serves them, or why the keychain must.
+    pub(crate) fn probe_kernel(&self) -> Result<String, String> {
+        let slow = "every cache hit asks the keychain (a Secret Service read costs ~15 ms; a kernel copy ~1 ms)";
+        match &self.tier {
+            Tier::Store => Ok("cache hits are read from the kernel keyring (the keyutils keychain) by the front door".into()),
+            Tier::Off => Err(format!("AWS_MFA_PROC_KERNEL_CACHE=off: {slow}")),
+            Tier::Copies(_) => {
+                let probe = format!("{COPY_PREFIX}probe:{}", std::process::id());
+                let written = self
+                    .kernel
+                    .write(&probe, b"probe", Some(std::time::Duration::from_secs(10)));
+                let read = self.kernel.read(&probe).is_some_and(|v| v.as_slice() == b"probe");
+                self.kernel.remove(&probe);
+                match (written, read) {
+                    (Ok(()), true) => Ok("cache hits are served from kernel-keyring copies by the front door".into()),
+                    (Err(e), _) => Err(format!("{e}: {slow}")),
+                    (Ok(()), false) => Err(format!("the kernel keyring does not give back what was put there: {slow}")),
+                }
+            }
+        }
+    }
+
     /// The long-term keys stored under `name`.
     pub(crate) fn keys(&self, name: &str) -> Result<Lookup<LongTermKeys>, StoreError> {
         self.vault.get_record(&keys_item(name))
@@ -387,6 +409,7 @@ mod tests {
             duration: DEFAULT_DURATION,
             keys: KeySource::Keychain(keys.into()),
             endpoint: None,
+            iam_endpoint: None,
             codes: Default::default(),
         })
     }

@@ -59,6 +59,19 @@ pub(crate) enum Command {
     /// chain a role from credential_process, e.g. Serverless v3):
     /// aws-mfa-proc exec production -- sls info
     Exec(ExecArgs),
+    /// Set up a profile from scratch, at a terminal: keys, MFA device, region, config
+    Setup,
+    /// Move static keys from ~/.aws/credentials into the keychain, and offer to delete
+    /// plaintext session keys left there by old scripts
+    Import(ImportArgs),
+    /// Check the setup, one line per check (✓ or ✗ with the fix); exit 0 only if all pass
+    Doctor(DoctorArgs),
+    /// Open the AWS console in the browser as a role profile, with MFA kept.
+    /// The sign-in URL is a credential (valid 15 minutes): --print writes it to stdout
+    Console(ConsoleArgs),
+    /// Replace the IAM user's access key: create a new one, store it, check it, delete
+    /// the old one, and forget every session made from the old one
+    Rotate(Selection),
     /// Print shell completions: aws-mfa-proc completions bash > /etc/bash_completion.d/aws-mfa-proc
     Completions {
         /// The shell
@@ -100,6 +113,52 @@ pub(crate) struct AddArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// The profile in ~/.aws/credentials whose static keys move (e.g. default)
+    #[arg(long, value_name = "SRC")]
+    pub from_profile: Option<String>,
+    /// Delete sections of plaintext session keys (aws_session_token) without asking
+    #[arg(long)]
+    pub delete_sessions: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// one check per line, ✓ or ✗
+    Text,
+    /// one JSON object
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsoleArgs {
+    #[command(flatten)]
+    pub select: Selection,
+    /// The console page: a service (s3, ec2), or a path as given
+    /// (ec2/home?region=eu-west-1#Instances) [default: the console home]
+    #[arg(long)]
+    pub path: Option<String>,
+    /// The console's region [default: the profile's]
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Write the sign-in URL to stdout instead of opening a browser. It is a credential:
+    /// anyone with it is signed in as the role for its 15 minutes
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct EnvArgs {
     #[command(flatten)]
     pub select: Selection,
@@ -126,8 +185,12 @@ impl Command {
             }
             Command::Add(AddArgs { select, .. })
             | Command::Env(EnvArgs { select, .. })
-            | Command::Exec(ExecArgs { select, .. }) => Some(select),
-            Command::Completions { .. } => None,
+            | Command::Exec(ExecArgs { select, .. })
+            | Command::Import(ImportArgs { select, .. })
+            | Command::Doctor(DoctorArgs { select, .. })
+            | Command::Console(ConsoleArgs { select, .. })
+            | Command::Rotate(select) => Some(select),
+            Command::Setup | Command::Completions { .. } => None,
         }
     }
 }
@@ -144,4 +207,43 @@ pub(crate) enum EnvFormat {
     Dotenv,
     /// one JSON object
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::path::Path;
+
+    /// docs/man holds one page for the program and one per command, rendered from the
+    /// definitions above; `UPDATE_MAN=1 cargo test --lib man_pages` writes them.
+    #[test]
+    fn the_man_pages_in_docs_are_current() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/man");
+        let top = Cli::command();
+        let mut pages = vec![("aws-mfa-proc".to_string(), top.clone())];
+        for sub in top.get_subcommands() {
+            let name = format!("aws-mfa-proc-{}", sub.get_name());
+            pages.push((
+                name.clone(),
+                sub.clone().display_name(name.clone()).bin_name(name),
+            ));
+        }
+        let update = std::env::var_os("UPDATE_MAN").is_some();
+        for (name, command) in pages {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page).unwrap();
+            let path = dir.join(format!("{name}.1"));
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &page).unwrap();
+            }
+            let committed = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                committed == page,
+                "{} is stale: run `UPDATE_MAN=1 cargo test --lib man_pages`",
+                path.display()
+            );
+        }
+    }
 }

@@ -21,6 +21,13 @@ pub(crate) struct LongTermKeys {
     pub(crate) access_key_id: String,
     #[serde(rename = "SecretAccessKey")]
     pub(crate) secret_access_key: Secret<String>,
+    /// While a rotation is under way: the key these replace, which may still exist.
+    #[serde(
+        rename = "RotatedFrom",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) rotated_from: Option<String>,
 }
 
 /// An MFA session from STS GetSessionToken, or a role session, as cached.

@@ -206,10 +206,13 @@ pub fn writers(data: &[u8]) {
         )
         .unwrap();
         assert_eq!(parsed.profile_names(), vec![profile.as_str()]);
-        let values = parsed.static_keys(&profile).unwrap();
-        assert_eq!(values.0, credentials.access_key_id);
-        assert_eq!(&values.1, credentials.secret_access_key.expose());
-        assert_eq!(&values.2, credentials.session_token.expose());
+        let values = parsed.static_key_lines(&profile);
+        assert_eq!(values.0.as_ref(), Some(&credentials.access_key_id));
+        assert_eq!(
+            values.1.as_ref(),
+            Some(credentials.secret_access_key.expose())
+        );
+        assert_eq!(values.2.as_ref(), Some(credentials.session_token.expose()));
     }
 }
 

@@ -4,16 +4,17 @@
 //! run (cache hits only), and `aws-mfa-proc-full` ([`full`]), which does the rest.
 //! A call walks one way: command line ([`cli`], [`app`]) → selection and config
 //! ([`commands`], [`config`]) → cache ([`cache`], [`kernel`], [`store`]) → lock
-//! ([`lock`]) → code ([`prompt`], [`codes`]) → STS ([`sts`]) → store → output
+//! ([`lock`]) → code ([`prompt`], [`codes`]) → STS ([`aws`]) → store → output
 //! ([`output`]). Side effects sit behind small traits with in-memory twins: the
 //! environment and clock ([`system`]), the terminal ([`prompt`]), the keychain
-//! ([`store`]), the kernel keyring ([`kernel`]), STS ([`sts`]). docs/how-it-works.md
+//! ([`store`]), the kernel keyring ([`kernel`]), AWS ([`aws`]). docs/how-it-works.md
 //! has the map.
 
 #![forbid(unsafe_code)]
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 mod app;
+mod aws;
 mod cache;
 mod cancel;
 mod cli;
@@ -35,7 +36,6 @@ mod runtime;
 mod secret;
 mod session;
 mod store;
-mod sts;
 mod system;
 
 /// Every block of heap memory is zeroed when it is freed, so the copies of a secret that

@@ -88,6 +88,7 @@ fn from_environment(ctx: &Ctx<'_>) -> Result<LongTermKeys, Error> {
         (Some(id), Some(secret)) => Ok(LongTermKeys {
             access_key_id: id.trim().to_string(),
             secret_access_key: Secret::new(secret.trim().to_string()),
+            rotated_from: None,
         }),
         _ => Err(Error::Input(
             "--from-env needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY set".into(),
@@ -107,6 +108,7 @@ fn from_terminal(ctx: &mut Ctx<'_>, name: &str) -> Result<LongTermKeys, Error> {
     Ok(LongTermKeys {
         access_key_id: id.trim().to_string(),
         secret_access_key: Secret::new(secret.expose().trim().to_string()),
+        rotated_from: None,
     })
 }
 

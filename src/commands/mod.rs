@@ -10,24 +10,29 @@
 
 pub(crate) mod add;
 pub(crate) mod completions;
+pub(crate) mod console;
+pub(crate) mod doctor;
 pub(crate) mod env;
 pub(crate) mod exec;
+pub(crate) mod import;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod remove;
+pub(crate) mod rotate;
 pub(crate) mod serve;
+pub(crate) mod setup;
 pub(crate) mod status;
 
 use std::cell::OnceCell;
 use std::io::Write;
 
+use crate::aws::Aws;
 use crate::cache::Cache;
 use crate::config::{Config, ConfigError, Target, fast};
 use crate::error::Error;
 use crate::prompt::{self, Terminal};
 use crate::runtime::LazyRuntime;
 use crate::session::{self, Deps, Mode, Served};
-use crate::sts::Sts;
 use crate::system::{Clock, Environment};
 
 /// What every command works with.
@@ -35,7 +40,7 @@ pub(crate) struct Ctx<'a> {
     pub env: &'a dyn Environment,
     pub clock: &'a dyn Clock,
     pub cache: &'a Cache,
-    pub sts: &'a dyn Sts,
+    pub aws: &'a dyn Aws,
     pub terminal: &'a mut dyn Terminal,
     pub out: &'a mut dyn Write,
     pub runtime: &'a LazyRuntime<'a>,
@@ -55,7 +60,7 @@ impl<'a> Ctx<'a> {
         env: &'a dyn Environment,
         clock: &'a dyn Clock,
         cache: &'a Cache,
-        sts: &'a dyn Sts,
+        aws: &'a dyn Aws,
         terminal: &'a mut dyn Terminal,
         out: &'a mut dyn Write,
         runtime: &'a LazyRuntime<'a>,
@@ -64,7 +69,7 @@ impl<'a> Ctx<'a> {
             env,
             clock,
             cache,
-            sts,
+            aws,
             terminal,
             out,
             runtime,
@@ -136,7 +141,7 @@ impl<'a> Ctx<'a> {
             .unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
         let mut deps = Deps {
             cache: self.cache,
-            sts: self.sts,
+            sts: self.aws,
             codes: &mut *codes,
             clock: self.clock,
             runtime: self.runtime,

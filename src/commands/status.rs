@@ -47,13 +47,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
                 broken = true;
                 format!("{name}: misconfigured: {e}")
             }
-            (Ok(t), Err(_)) => format!("{name}: {}; session unknown", describe(&t)),
+            (Ok(t), Err(_)) => format!("{name}: {}; session unknown", t.summary()),
             (Ok(t), Ok(_)) => {
                 let (keys, keys_ok) = keys_state(ctx.cache, &t.mfa().keys);
                 broken |= !keys_ok;
                 format!(
                     "{name}: {} ({keys}); {}",
-                    describe(&t),
+                    t.summary(),
                     session_state(ctx, &t)
                 )
             }
@@ -74,25 +74,20 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     Ok(u8::from(broken))
 }
 
-fn describe(target: &Target) -> String {
-    match target {
-        Target::Session(s) => format!(
-            "MFA session of {}, keys in {}",
-            s.mfa_serial,
-            s.keys.describe()
-        ),
-        Target::Role(r) => format!(
-            "role {} via the MFA session of `{}`",
-            r.role_arn, r.mfa.profile
-        ),
-    }
-}
-
 /// Where the keys stand, and whether that works.
 fn keys_state(cache: &Cache, keys: &KeySource) -> (String, bool) {
     match keys {
         KeySource::Keychain(name) => match cache.keys(name) {
-            Ok(Lookup::Found(_)) => ("keys stored".to_string(), true),
+            Ok(Lookup::Found(keys)) => match &keys.rotated_from {
+                None => (format!("keys {} stored", keys.access_key_id), true),
+                Some(old) => (
+                    format!(
+                        "keys {} stored; a rotation stopped half-way and {old} may still exist: run `aws-mfa-proc rotate {name}`",
+                        keys.access_key_id
+                    ),
+                    true,
+                ),
+            },
             Ok(Lookup::Missing) => (
                 format!("keys MISSING: run `aws-mfa-proc add {name}`"),
                 false,

@@ -15,6 +15,7 @@
 //! - nothing here touches the network, the keychain or the terminal.
 
 mod command_line;
+pub(crate) mod edit;
 mod error;
 pub(crate) mod fast;
 mod files;
@@ -36,7 +37,7 @@ pub(crate) use command_line::{flag_value, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
-pub(crate) use rules::is_region;
+pub(crate) use rules::{env_endpoint, is_region};
 
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
@@ -179,6 +180,7 @@ impl Config {
                     Some(LongTermKeys {
                         access_key_id: p.get("aws_access_key_id")?.to_string(),
                         secret_access_key: Secret::new(p.get("aws_secret_access_key")?.to_string()),
+                        rotated_from: None,
                     })
                 });
                 let keys = static_keys.ok_or_else(|| ConfigError::NoStaticKeys {
@@ -200,6 +202,7 @@ impl Config {
             duration,
             keys,
             endpoint: rules::endpoint(env, section),
+            iam_endpoint: rules::service_endpoint(env, section, "IAM"),
             codes: rules::code_settings(section, profile)?,
         })
     }
@@ -245,15 +248,29 @@ impl Config {
         names
     }
 
-    /// `profile`'s static keys in either file (access key ID, secret, session token), if
-    /// it has all three.
-    pub(crate) fn static_keys(&self, profile: &str) -> Option<(String, String, String)> {
-        let section = self.profiles.get_profile(profile)?;
-        Some((
-            section.get("aws_access_key_id")?.to_string(),
-            section.get("aws_secret_access_key")?.to_string(),
-            section.get("aws_session_token")?.to_string(),
-        ))
+    /// `profile`'s static keys in either file: access key ID, secret, session token.
+    pub(crate) fn static_key_lines(
+        &self,
+        profile: &str,
+    ) -> (Option<String>, Option<String>, Option<String>) {
+        let get = |key| {
+            self.profiles
+                .get_profile(profile)
+                .and_then(|p| p.get(key))
+                .map(str::to_string)
+        };
+        (
+            get("aws_access_key_id"),
+            get("aws_secret_access_key"),
+            get("aws_session_token"),
+        )
+    }
+
+    /// `profile`'s credential_process line, if it has one.
+    pub(crate) fn credential_process(&self, profile: &str) -> Option<&str> {
+        self.profiles
+            .get_profile(profile)?
+            .get("credential_process")
     }
 
     /// The `--profile` that `profile`'s credential_process line asks for, if any.

@@ -128,6 +128,8 @@ pub(crate) struct Settings {
     pub(crate) keys: KeySource,
     /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
     pub(crate) endpoint: Option<String>,
+    /// IAM endpoint override: `AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
+    pub(crate) iam_endpoint: Option<String>,
     /// Where the code comes from.
     pub(crate) codes: CodeSettings,
 }
@@ -167,6 +169,21 @@ pub(crate) enum Target {
 }
 
 impl Target {
+    /// What the profile serves, in a few words (for `status` and `doctor`).
+    pub(crate) fn summary(&self) -> String {
+        match self {
+            Target::Session(s) => format!(
+                "MFA session of {}, keys in {}",
+                s.mfa_serial,
+                s.keys.describe()
+            ),
+            Target::Role(r) => format!(
+                "role {} via the MFA session of `{}`",
+                r.role_arn, r.mfa.profile
+            ),
+        }
+    }
+
     pub(crate) fn profile(&self) -> &str {
         match self {
             Target::Session(s) => &s.profile,

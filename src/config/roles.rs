@@ -26,6 +26,24 @@ const TAGS_KEY: &str = "aws_mfa_proc_session_tags";
 const TRANSITIVE_KEY: &str = "aws_mfa_proc_transitive_tag_keys";
 
 impl Config {
+    /// The role profiles that chain from the MFA profile `name` (SDK role profiles with
+    /// `source_profile = name`, and aws-mfa-proc's own with `aws_mfa_proc_mfa_profile`),
+    /// sorted.
+    pub(crate) fn roles_from(&self, name: &str) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .profiles
+            .profiles()
+            .filter(|candidate| {
+                self.profiles.get_profile(candidate).is_some_and(|p| {
+                    (p.get("role_arn").is_some() && p.get("source_profile") == Some(name))
+                        || (p.get(ROLE_ARN_KEY).is_some() && p.get(MFA_PROFILE_KEY) == Some(name))
+                })
+            })
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The role `profile` asks aws-mfa-proc to assume, if it is a role profile.
     pub(super) fn role(
         &self,

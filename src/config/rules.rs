@@ -45,15 +45,35 @@ pub(crate) const SHADOWING_KEYS: &[&str] = &[
 
 /// STS endpoint: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`.
 pub(crate) fn endpoint(env: &dyn Environment, section: &Profile) -> Option<String> {
+    service_endpoint(env, section, "STS")
+}
+
+/// A service's endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the
+/// profile's `endpoint_url`, as the SDKs read them.
+pub(crate) fn service_endpoint(
+    env: &dyn Environment,
+    section: &Profile,
+    service: &str,
+) -> Option<String> {
     if env
         .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
         return None;
     }
-    env.var("AWS_ENDPOINT_URL_STS")
+    env_endpoint(env, service).or_else(|| section.get("endpoint_url").map(str::to_string))
+}
+
+/// A service's endpoint from the environment alone (before any profile exists).
+pub(crate) fn env_endpoint(env: &dyn Environment, service: &str) -> Option<String> {
+    if env
+        .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return None;
+    }
+    env.var(&format!("AWS_ENDPOINT_URL_{service}"))
         .or_else(|| env.var("AWS_ENDPOINT_URL"))
-        .or_else(|| section.get("endpoint_url").map(str::to_string))
 }
 
 /// A whole number of seconds under `key`, within `(min, max)`, else `default`.

@@ -200,6 +200,7 @@ mod tests {
             duration: DEFAULT_DURATION,
             keys: KeySource::Keychain("mfa".into()),
             endpoint: None,
+            iam_endpoint: None,
             codes,
         }
     }

@@ -11,6 +11,7 @@
 //!   rejects is asked again; after [`TRIES`] answers it gives up;
 //! - a session that STS issued is returned even if storing it fails, so no code is wasted.
 
+use crate::aws::{AwsError, Sts};
 use crate::cache::{self, Cache};
 use crate::cancel::Cancels;
 use crate::codes::UsedCodes;
@@ -20,7 +21,6 @@ use crate::lock::{self, LockError};
 use crate::prompt::{CodeSource, Kind, PromptError};
 use crate::runtime::{LazyRuntime, RuntimeError, file_name};
 use crate::store::{Lookup, StoreError};
-use crate::sts::{Sts, StsError};
 use crate::system::Clock;
 
 /// How many answers the person gets before we give up.
@@ -35,7 +35,7 @@ pub(crate) enum SessionError {
     #[error("{0}")]
     Runtime(#[from] RuntimeError),
     #[error("{0}")]
-    Sts(#[from] StsError),
+    Aws(#[from] AwsError),
     #[error("{}", no_prompt(.0, .1, .2))]
     NoPrompt(String, String, Option<String>),
     #[error("interrupted at the MFA prompt; nothing was changed")]
@@ -291,13 +291,13 @@ fn ask_and_exchange(
                 used.remember(&settings.mfa_serial, code, deps.clock.now());
                 return Ok(session);
             }
-            Err(StsError::WrongCode) if !person => {
+            Err(AwsError::WrongCode) if !person => {
                 return Err(SessionError::ProgramCodeRejected(
                     deps.codes.name(),
                     settings.mfa_serial.clone(),
                 ));
             }
-            Err(StsError::WrongCode) => deps
+            Err(AwsError::WrongCode) => deps
                 .codes
                 .tell("AWS rejected that code. Wait for the next one and try again."),
             Err(e) => return Err(e.into()),

@@ -1,65 +1,15 @@
 //! The core against in-memory twins: a scripted terminal, a fake STS, a fixed clock.
 use super::*;
+use crate::aws::twin::{MemoryAws, key_id};
 use crate::config::{DEFAULT_DURATION, RoleSettings};
 use crate::kernel::MemoryKernel;
 use crate::prompt::{Scripted, Typed};
 use crate::secret::Secret;
 use crate::system::{FakeEnv, FixedClock};
-use chrono::{DateTime, Utc};
-use std::cell::{Cell, RefCell};
-
-/// Accepts any code but `000000`, and counts calls.
-struct FakeSts {
-    calls: RefCell<Vec<String>>,
-    /// The MFA session key each AssumeRole was made with.
-    roles: RefCell<Vec<String>>,
-    now: Cell<DateTime<Utc>>,
-}
-
-/// A well-formed access key ID, numbered.
-fn key_id(prefix: &str, n: usize) -> String {
-    format!("{prefix}{n:0>12}")
-}
-
-impl Sts for FakeSts {
-    fn get_session_token(
-        &self,
-        s: &Settings,
-        keys: &LongTermKeys,
-        code: &str,
-    ) -> Result<SessionCredentials, StsError> {
-        self.calls.borrow_mut().push(code.to_string());
-        if code == "000000" {
-            return Err(StsError::WrongCode);
-        }
-        Ok(SessionCredentials {
-            access_key_id: key_id("ASIA", self.calls.borrow().len()),
-            secret_access_key: Secret::new("sessionsecret".into()),
-            session_token: Secret::new("sessiontoken".into()),
-            expiration: self.now.get() + chrono::Duration::from_std(s.duration).unwrap(),
-            source_access_key_id: keys.access_key_id.clone(),
-        })
-    }
-
-    fn assume_role(
-        &self,
-        role: &RoleSettings,
-        session: &SessionCredentials,
-    ) -> Result<SessionCredentials, StsError> {
-        self.roles.borrow_mut().push(session.access_key_id.clone());
-        Ok(SessionCredentials {
-            access_key_id: key_id("ASIAROLE", self.roles.borrow().len()),
-            secret_access_key: Secret::new("rolesecret".into()),
-            session_token: Secret::new("roletoken".into()),
-            expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
-            source_access_key_id: session.source_access_key_id.clone(),
-        })
-    }
-}
 
 struct World {
     cache: Cache,
-    sts: FakeSts,
+    sts: MemoryAws,
     clock: FixedClock,
     terminal: Scripted,
     target: Target,
@@ -78,6 +28,7 @@ impl World {
                 &LongTermKeys {
                     access_key_id: "AKIAEXAMPLE00001".into(),
                     secret_access_key: Secret::new("longterm".into()),
+                    rotated_from: None,
                 },
                 None,
             )
@@ -85,11 +36,7 @@ impl World {
         let home = tempfile::tempdir().unwrap();
         World {
             cache,
-            sts: FakeSts {
-                calls: RefCell::default(),
-                roles: RefCell::default(),
-                now: Cell::new(clock.now()),
-            },
+            sts: MemoryAws::new(clock.now(), &[]),
             clock,
             terminal: Scripted::answering(answers),
             target: Target::Session(Settings {
@@ -100,6 +47,7 @@ impl World {
                 duration: DEFAULT_DURATION,
                 keys: KeySource::Keychain("mfa".into()),
                 endpoint: None,
+                iam_endpoint: None,
                 codes: Default::default(),
             }),
             env: FakeEnv::default().with("HOME", home.path().to_str().unwrap()),

@@ -1,0 +1,273 @@
+//! `import --from-profile SRC [PROFILE]`: leave plaintext behind.
+//!
+//! Moves SRC's static keys from ~/.aws/credentials into the keychain under PROFILE
+//! (the layout where the keys sit in `[default]` and the helper line says
+//! `--source-profile default`), then offers to delete sections of plaintext session
+//! keys (`aws_session_token`, as the old rotation scripts wrote them).
+//!
+//! Invariants:
+//! - the keys are stored before anything is removed from the file;
+//! - exactly SRC's `aws_access_key_id` and `aws_secret_access_key` lines go; every
+//!   other byte of the file stays; a 0600 backup is kept and named;
+//! - a helper line that read the keys from SRC (`--source-profile SRC`) is changed to
+//!   read them from the keychain, after a backup of the config;
+//! - a session section is deleted only after a yes at the terminal, or with
+//!   `--delete-sessions`.
+
+use super::Ctx;
+use crate::cache;
+use crate::cli::ImportArgs;
+use crate::config::edit::{self, In};
+use crate::config::{Config, Paths, flag_value, words};
+use crate::credentials::LongTermKeys;
+use crate::error::Error;
+use crate::output;
+use crate::secret::Secret;
+use crate::store::Lookup;
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
+    let config = Config::load(ctx.env).map_err(|source| Error::Config {
+        profile: None,
+        source,
+    })?;
+    let paths = Paths::locate(ctx.env);
+    let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
+    let mut lines = Vec::new();
+    if let Some(src) = &args.from_profile {
+        let name = match &ctx.profile {
+            Some(name) => name.clone(),
+            None => helper_reading_from(&config, src)
+                .or_else(|| config.choose_profile(None).ok())
+                .unwrap_or_else(|| src.clone()),
+        };
+        lines.extend(move_keys(ctx, &config, &paths, src, &name, &stamp)?);
+    }
+    lines.extend(delete_sessions(ctx, &paths, args.delete_sessions, &stamp)?);
+    if lines.is_empty() {
+        lines.push(format!(
+            "Nothing to import: pass --from-profile SRC to move SRC's keys from {} into the keychain (keys exported in an .envrc: `aws-mfa-proc add NAME --from-env`)",
+            paths.credentials.display()
+        ));
+    }
+    for line in lines {
+        output::report(ctx.out, &line);
+    }
+    Ok(0)
+}
+
+/// The helper profile whose credential_process reads its keys from `src`.
+fn helper_reading_from(config: &Config, src: &str) -> Option<String> {
+    config
+        .helper_profiles()
+        .into_iter()
+        .find(|p| {
+            config
+                .credential_process(p)
+                .and_then(|l| flag_value(l, "--source-profile"))
+                .as_deref()
+                == Some(src)
+        })
+        .map(str::to_string)
+}
+
+fn move_keys(
+    ctx: &mut Ctx<'_>,
+    config: &Config,
+    paths: &Paths,
+    src: &str,
+    name: &str,
+    stamp: &str,
+) -> Result<Vec<String>, Error> {
+    let credentials = paths.credentials.display().to_string();
+    let (id, secret, token) = config.static_key_lines(src);
+    let (Some(id), Some(secret)) = (id, secret) else {
+        return Err(Error::Input(format!(
+            "profile `{src}` has no aws_access_key_id and aws_secret_access_key in {credentials}; nothing was changed"
+        )));
+    };
+    if token.is_some() || id.starts_with("ASIA") {
+        return Err(Error::Input(format!(
+            "profile `{src}` holds temporary session keys (aws_session_token), not an IAM user's long-term keys; nothing was imported (delete them with `aws-mfa-proc import --delete-sessions`)"
+        )));
+    }
+    let keys = LongTermKeys {
+        access_key_id: id,
+        secret_access_key: Secret::new(secret),
+        rotated_from: None,
+    };
+    super::add::check(&keys)?;
+    let keychain_error = |e| Error::Keychain(name.to_string(), e);
+    ctx.cache.vault.check().map_err(keychain_error)?;
+    if let Lookup::Found(stored) = ctx.cache.keys(name).map_err(keychain_error)?
+        && stored.access_key_id != keys.access_key_id
+    {
+        return Err(Error::Input(format!(
+            "other keys ({}) are already stored for `{name}`; run `aws-mfa-proc remove {name}` first, or import under another name: `aws-mfa-proc import --from-profile {src} NAME`",
+            stored.access_key_id
+        )));
+    }
+    ctx.cache
+        .vault
+        .put_record(&cache::keys_item(name), &keys, None)
+        .map_err(keychain_error)?;
+    let mut lines = vec![format!(
+        "Stored the keys of `{src}` ({}) in the {} as `{name}`",
+        keys.access_key_id,
+        ctx.cache.vault.describe()
+    )];
+
+    let text = read(&paths.credentials)?;
+    let (without, removed) = edit::remove_keys(
+        &text,
+        In::Credentials(src),
+        &["aws_access_key_id", "aws_secret_access_key"],
+    );
+    if removed > 0 {
+        let backup = write(&paths.credentials, &without, stamp)?;
+        lines.push(format!(
+            "Removed them from {credentials}{}",
+            backup
+                .map(|b| format!(" (a copy of the old file, 0600: {})", b.display()))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(line) = config.credential_process(name)
+        && flag_value(line, "--source-profile").as_deref() == Some(src)
+    {
+        let rewritten = without_flag(line, "--source-profile");
+        let text = read(&paths.config)?;
+        let changed =
+            edit::replace_value(&text, In::Config(name), "credential_process", &rewritten);
+        let backup = write(&paths.config, &changed, stamp)?;
+        lines.push(format!(
+            "Changed `{name}`'s credential_process to `{rewritten}` (keys from the keychain) in {}{}",
+            paths.config.display(),
+            backup.map(|b| format!(" (old file: {})", b.display())).unwrap_or_default()
+        ));
+    }
+    Ok(lines)
+}
+
+/// Offers each credentials-file section holding `aws_session_token` for deletion.
+fn delete_sessions(
+    ctx: &mut Ctx<'_>,
+    paths: &Paths,
+    without_asking: bool,
+    stamp: &str,
+) -> Result<Vec<String>, Error> {
+    let config = Config::load(ctx.env).map_err(|source| Error::Config {
+        profile: None,
+        source,
+    })?;
+    let text = read(&paths.credentials)?;
+    let mut changed = text.clone();
+    let mut lines = Vec::new();
+    for profile in config.profile_names() {
+        if config.static_key_lines(profile).2.is_none() || !section_in(&text, profile) {
+            continue;
+        }
+        let delete = without_asking
+            || {
+                let question = format!(
+                    "[{profile}] in {} holds session keys in plaintext (aws_session_token); aws-mfa-proc keeps sessions in the keychain. Delete the section? [y/N] ",
+                    paths.credentials.display()
+                );
+                matches!(
+                    ctx.terminal.read_line(&question).as_deref().map(str::trim),
+                    Ok("y" | "Y" | "yes")
+                )
+            };
+        if delete {
+            changed = edit::remove_section(&changed, In::Credentials(profile));
+            lines.push(format!("Deleted [{profile}] (plaintext session keys)"));
+        } else {
+            lines.push(format!(
+                "Kept [{profile}], which holds plaintext session keys (`aws-mfa-proc import --delete-sessions` deletes it)"
+            ));
+        }
+    }
+    if changed != text {
+        let backup = write(&paths.credentials, &changed, stamp)?;
+        if let Some(backup) = backup {
+            lines.push(format!(
+                "A copy of the old file (0600): {}",
+                backup.display()
+            ));
+        }
+    }
+    Ok(lines)
+}
+
+/// Whether the credentials file itself has a `[profile]` section.
+fn section_in(text: &str, profile: &str) -> bool {
+    edit::remove_section(text, In::Credentials(profile)) != text
+}
+
+/// The credential_process line without `--FLAG VALUE` (or `--FLAG=VALUE`).
+fn without_flag(line: &str, flag: &str) -> String {
+    let mut words = words(line).unwrap_or_default().into_iter();
+    let mut kept = Vec::new();
+    while let Some(word) = words.next() {
+        if word == flag {
+            words.next();
+        } else if !word.starts_with(&format!("{flag}=")) {
+            kept.push(word);
+        }
+    }
+    kept.iter()
+        .map(|w| {
+            if w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-+=@:".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn read(path: &std::path::Path) -> Result<String, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(Error::Input(format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write(
+    path: &std::path::Path,
+    text: &str,
+    stamp: &str,
+) -> Result<Option<std::path::PathBuf>, Error> {
+    edit::write(path, text, stamp).map_err(|e| {
+        Error::Input(format!(
+            "cannot write {}: {e}; nothing in it was changed",
+            path.display()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_profile_flag_goes_and_the_rest_of_the_line_stays() {
+        assert_eq!(
+            without_flag(
+                "aws-mfa-proc --profile mfa --source-profile default",
+                "--source-profile"
+            ),
+            "aws-mfa-proc --profile mfa"
+        );
+        assert_eq!(
+            without_flag(
+                "'/opt/My Tools/aws-mfa-proc' --source-profile=default",
+                "--source-profile"
+            ),
+            "'/opt/My Tools/aws-mfa-proc'"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! `setup`: from nothing to a working profile, at a terminal.
+//!
+//! The person answers: a profile name, the long-term keys, a region; the MFA device is
+//! picked from the IAM user's own devices (ListMFADevices), so no ARN is copied by
+//! hand. Then the keys go to the keychain, the profile is appended to ~/.aws/config,
+//! and one login proves it all works.
+//!
+//! Invariants:
+//! - nothing is asked before the terminal and the keychain are known to work;
+//! - an existing profile is never overwritten, and no other section of the config is
+//!   touched: the new one is appended, after a backup;
+//! - the `credential_process` line names the front door by its absolute path, which
+//!   IDEs and cron find without the shell's PATH.
+
+use super::Ctx;
+use crate::aws::{Place, Signer};
+use crate::cache;
+use crate::config::{Config, Paths, edit, env_endpoint, is_region};
+use crate::credentials::LongTermKeys;
+use crate::error::Error;
+use crate::output;
+use crate::prompt::PromptError;
+use crate::secret::Secret;
+use crate::session::Mode;
+
+pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
+    ctx.terminal.present().map_err(|e| {
+        Error::Input(format!(
+            "setup asks questions at a terminal and there is none ({e}); run it in a terminal, or use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)"
+        ))
+    })?;
+    ctx.cache
+        .vault
+        .check()
+        .map_err(|e| Error::Keychain("setup".into(), e))?;
+    let paths = Paths::locate(ctx.env);
+    let existing = Config::load(ctx.env).map_err(|source| Error::Config {
+        profile: None,
+        source,
+    })?;
+    tell(
+        ctx,
+        "aws-mfa-proc setup: a profile that serves MFA sessions to the AWS CLI and SDKs.",
+    );
+
+    let name = loop {
+        let answer = ask(ctx, "Profile name [mfa]: ")?;
+        let name = if answer.is_empty() {
+            "mfa".to_string()
+        } else {
+            answer
+        };
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.@+".contains(c))
+        {
+            tell(ctx, "Use letters, digits and _ - . @ + only.");
+        } else if existing.profile_names().contains(&name.as_str()) {
+            tell(
+                ctx,
+                &format!(
+                    "Profile `{name}` already exists in {}; setup never changes an existing profile. Choose another name (or use `aws-mfa-proc add {name}` for its keys).",
+                    paths.config.display()
+                ),
+            );
+        } else {
+            break name;
+        }
+    };
+    let keys = loop {
+        let id = ask(ctx, "Access key ID of your IAM user (AKIA…): ")?;
+        let secret = ctx
+            .terminal
+            .read_secret("Secret access key (hidden): ")
+            .map_err(asked)?;
+        let keys = LongTermKeys {
+            access_key_id: id.trim().to_string(),
+            secret_access_key: Secret::new(secret.expose().trim().to_string()),
+            rotated_from: None,
+        };
+        match super::add::check(&keys) {
+            Ok(()) => break keys,
+            Err(e) => tell(ctx, &format!("{e}. Try again.")),
+        }
+    };
+    let default_region = ctx
+        .env
+        .var("AWS_REGION")
+        .or_else(|| ctx.env.var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into());
+    let region = loop {
+        let answer = ask(ctx, &format!("Region [{default_region}]: "))?;
+        let region = if answer.is_empty() {
+            default_region.clone()
+        } else {
+            answer
+        };
+        if is_region(&region) {
+            break region;
+        }
+        tell(ctx, "A region name looks like eu-west-1.");
+    };
+
+    let sts = Place {
+        region: region.clone(),
+        endpoint: env_endpoint(ctx.env, "STS"),
+    };
+    let iam = Place {
+        region: region.clone(),
+        endpoint: env_endpoint(ctx.env, "IAM"),
+    };
+    let caller = ctx
+        .aws
+        .caller(&sts, Signer::Keys(&keys))
+        .map_err(|e| Error::Input(format!("those keys do not work: {e}; nothing was changed")))?;
+    tell(ctx, &format!("The keys belong to {caller}."));
+    let serial = pick_device(ctx, &iam, &keys, user_name(&caller))?;
+
+    ctx.cache
+        .vault
+        .put_record(&cache::keys_item(&name), &keys, None)
+        .map_err(|e| Error::Keychain(name.clone(), e))?;
+    let front = std::env::current_exe()
+        .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
+        .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
+    let section = format!(
+        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
+        shell_quote(&front.to_string_lossy())
+    );
+    let config_text = std::fs::read_to_string(&paths.config).unwrap_or_default();
+    let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
+    let backup = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
+        .map_err(|e| Error::Input(format!("cannot write {}: {e}", paths.config.display())))?;
+    let mut report = vec![format!(
+        "Stored the keys of `{name}` in the {} and added [profile {name}] to {}{}",
+        ctx.cache.vault.describe(),
+        paths.config.display(),
+        backup
+            .map(|b| format!(" (the old file is in {})", b.display()))
+            .unwrap_or_default()
+    )];
+
+    // One login proves it all: the profile parses, the code works, the session serves.
+    ctx.profile = Some(name.clone());
+    let target = Config::load(ctx.env)
+        .and_then(|c| c.target(ctx.env, &name, None))
+        .map_err(|source| Error::Config {
+            profile: Some(name.clone()),
+            source,
+        })?;
+    let served = ctx.credentials(&target, Mode::Refresh)?;
+    let identity = ctx
+        .aws
+        .caller(&sts, Signer::Session(&served.credentials))
+        .map_err(|e| Error::Input(format!("the new session does not work: {e}")))?;
+    report.push(format!(
+        "Logged in: {identity}, MFA session valid until {}",
+        crate::credentials::iso8601(served.credentials.expiration)
+    ));
+    report.push(format!(
+        "Next: roles chain from it with `role_arn = …` and `source_profile = {name}` in a profile of their own (see `aws-mfa-proc --help`)"
+    ));
+    for line in report {
+        output::report(ctx.out, &line);
+    }
+    Ok(0)
+}
+
+/// The MFA device: the user's only one, one picked from a list, or one typed in.
+fn pick_device(
+    ctx: &mut Ctx<'_>,
+    iam: &Place,
+    keys: &LongTermKeys,
+    user: Option<&str>,
+) -> Result<String, Error> {
+    let devices = match user {
+        Some(user) => match ctx.aws.mfa_devices(iam, keys, user) {
+            Ok(devices) => devices,
+            Err(e) => {
+                tell(ctx, &format!("Cannot list your MFA devices ({e})."));
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    match devices.as_slice() {
+        [one] => {
+            tell(ctx, &format!("MFA device: {one}"));
+            return Ok(one.clone());
+        }
+        [] => tell(
+            ctx,
+            "No MFA device found to pick from: enable one in the IAM console (Security credentials → MFA), or type its ARN.",
+        ),
+        many => {
+            for (i, device) in many.iter().enumerate() {
+                tell(ctx, &format!("  {}. {device}", i + 1));
+            }
+            loop {
+                let answer = ask(ctx, &format!("MFA device [1-{}]: ", many.len()))?;
+                if let Some(device) = answer
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| many.get(n.wrapping_sub(1)))
+                {
+                    return Ok(device.clone());
+                }
+            }
+        }
+    }
+    loop {
+        let serial = ask(ctx, "MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME): ")?;
+        if serial.starts_with("arn:") && serial.contains(":mfa/") {
+            return Ok(serial);
+        }
+        tell(
+            ctx,
+            "An MFA device ARN looks like arn:aws:iam::111111111111:mfa/alice.",
+        );
+    }
+}
+
+/// `alice` of `arn:aws:iam::111111111111:user/team/alice`; `None` for the root user.
+pub(super) fn user_name(arn: &str) -> Option<&str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    resource
+        .strip_prefix("user/")
+        .map(|path| path.rsplit('/').next().unwrap_or(path))
+}
+
+/// `path` as one word for the SDKs' shells.
+fn shell_quote(path: &str) -> String {
+    if path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
+    {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
+}
+
+fn ask(ctx: &mut Ctx<'_>, question: &str) -> Result<String, Error> {
+    ctx.terminal
+        .read_line(question)
+        .map(|a| a.trim().to_string())
+        .map_err(asked)
+}
+
+fn asked(e: PromptError) -> Error {
+    match e {
+        PromptError::Interrupted => {
+            Error::Interrupted("setup interrupted; nothing was changed".into())
+        }
+        other => Error::Input(format!("{other}; nothing was changed")),
+    }
+}
+
+fn tell(ctx: &mut Ctx<'_>, line: &str) {
+    ctx.terminal.tell(line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_name_is_read_from_the_caller_s_arn() {
+        assert_eq!(
+            user_name("arn:aws:iam::111111111111:user/alice"),
+            Some("alice")
+        );
+        assert_eq!(
+            user_name("arn:aws:iam::111111111111:user/team/alice"),
+            Some("alice")
+        );
+        assert_eq!(user_name("arn:aws:iam::111111111111:root"), None);
+        assert_eq!(
+            shell_quote("/usr/local/bin/aws-mfa-proc"),
+            "/usr/local/bin/aws-mfa-proc"
+        );
+        assert_eq!(
+            shell_quote("/opt/My Tools/aws-mfa-proc"),
+            "'/opt/My Tools/aws-mfa-proc'"
+        );
+    }
+}
