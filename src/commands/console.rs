@@ -52,7 +52,6 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
             "profile `{name}` is an MFA session, and AWS lets session credentials from GetSessionToken neither sign in to the console nor call GetFederationToken; the way in with MFA kept is a role: {which}"
         )));
     };
-    let served = ctx.credentials(&target, Mode::Cached)?;
     let region = args
         .region
         .clone()
@@ -64,6 +63,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
             crate::error::clip(&region, 40)
         )));
     }
+    let served = ctx.credentials(&target, Mode::Cached)?;
     let (signin, console) = hosts(role.role_arn.split(':').nth(1).unwrap_or("aws"));
     let signin = ctx
         .env

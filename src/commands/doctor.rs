@@ -138,7 +138,7 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
         let target = match config.target(ctx.env, name, None) {
             Ok(target) => target,
             Err(e) => {
-                report.fail(format!("profile `{name}`"), e.to_string());
+                report.fail("profile", e.to_string());
                 continue;
             }
         };

@@ -33,6 +33,8 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
     let paths = Paths::locate(ctx.env);
     let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
     let mut lines = Vec::new();
+    let credentials = read(&paths.credentials)?;
+    let mut text = credentials.clone();
     if let Some(src) = &args.from_profile {
         let name = match &ctx.profile {
             Some(name) => name.clone(),
@@ -40,9 +42,26 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
                 .or_else(|| config.choose_profile(None).ok())
                 .unwrap_or_else(|| src.clone()),
         };
-        lines.extend(move_keys(ctx, &config, &paths, src, &name, &stamp)?);
+        lines.extend(move_keys(
+            ctx, &config, &paths, src, &name, &mut text, &stamp,
+        )?);
     }
-    lines.extend(delete_sessions(ctx, &paths, args.delete_sessions, &stamp)?);
+    lines.extend(offer_sessions(
+        ctx,
+        &config,
+        &paths,
+        args.delete_sessions,
+        &mut text,
+    ));
+    if text != credentials
+        && let Some(backup) = write(&paths.credentials, &text, &stamp)?
+    {
+        lines.push(format!(
+            "The copy of the old {} ({}, 0600) still holds what was removed, in plaintext: delete it once all works",
+            paths.credentials.display(),
+            backup.display()
+        ));
+    }
     if lines.is_empty() {
         lines.push(format!(
             "Nothing to import: pass --from-profile SRC to move SRC's keys from {} into the keychain (keys exported in an .envrc: `aws-mfa-proc add NAME --from-env`)",
@@ -76,6 +95,7 @@ fn move_keys(
     paths: &Paths,
     src: &str,
     name: &str,
+    text: &mut String,
     stamp: &str,
 ) -> Result<Vec<String>, Error> {
     let credentials = paths.credentials.display().to_string();
@@ -116,20 +136,14 @@ fn move_keys(
         ctx.cache.vault.describe()
     )];
 
-    let text = read(&paths.credentials)?;
     let (without, removed) = edit::remove_keys(
-        &text,
+        text,
         In::Credentials(src),
         &["aws_access_key_id", "aws_secret_access_key"],
     );
     if removed > 0 {
-        let backup = write(&paths.credentials, &without, stamp)?;
-        lines.push(format!(
-            "Removed them from {credentials}{}",
-            backup
-                .map(|b| format!(" (a copy of the old file, 0600: {})", b.display()))
-                .unwrap_or_default()
-        ));
+        *text = without;
+        lines.push(format!("Removed them from {credentials}"));
     }
     if let Some(line) = config.credential_process(name)
         && flag_value(line, "--source-profile").as_deref() == Some(src)
@@ -148,22 +162,18 @@ fn move_keys(
     Ok(lines)
 }
 
-/// Offers each credentials-file section holding `aws_session_token` for deletion.
-fn delete_sessions(
+/// Offers each credentials-file section holding `aws_session_token` for deletion,
+/// deleting from `text` those the person says yes to (all, with `without_asking`).
+fn offer_sessions(
     ctx: &mut Ctx<'_>,
+    config: &Config,
     paths: &Paths,
     without_asking: bool,
-    stamp: &str,
-) -> Result<Vec<String>, Error> {
-    let config = Config::load(ctx.env).map_err(|source| Error::Config {
-        profile: None,
-        source,
-    })?;
-    let text = read(&paths.credentials)?;
-    let mut changed = text.clone();
+    text: &mut String,
+) -> Vec<String> {
     let mut lines = Vec::new();
     for profile in config.profile_names() {
-        if config.static_key_lines(profile).2.is_none() || !section_in(&text, profile) {
+        if config.static_key_lines(profile).2.is_none() || !section_in(text, profile) {
             continue;
         }
         let delete = without_asking
@@ -178,7 +188,7 @@ fn delete_sessions(
                 )
             };
         if delete {
-            changed = edit::remove_section(&changed, In::Credentials(profile));
+            *text = edit::remove_section(text, In::Credentials(profile));
             lines.push(format!("Deleted [{profile}] (plaintext session keys)"));
         } else {
             lines.push(format!(
@@ -186,16 +196,7 @@ fn delete_sessions(
             ));
         }
     }
-    if changed != text {
-        let backup = write(&paths.credentials, &changed, stamp)?;
-        if let Some(backup) = backup {
-            lines.push(format!(
-                "A copy of the old file (0600): {}",
-                backup.display()
-            ));
-        }
-    }
-    Ok(lines)
+    lines
 }
 
 /// Whether the credentials file itself has a `[profile]` section.

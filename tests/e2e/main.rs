@@ -13,6 +13,7 @@ mod faults;
 mod front_door;
 mod hygiene;
 mod keychain;
+mod onboarding;
 mod parallel;
 mod prompting;
 mod rig;

@@ -105,3 +105,109 @@ pub fn calls_to(recorded: &str, action: &str) -> usize {
 pub fn forget_moto_recording(rig: &Rig) {
     let _ = std::fs::remove_file(rig.dir().join("moto/recording.jsonl"));
 }
+
+/// Keys of moto's administrator, for the test's own IAM calls.
+const ADMIN_ID: &str = "AKIAMOTOADMINISTRATO";
+const ADMIN_SECRET: &str = "motoAdministratorSecretNotAUsers";
+
+/// `aws ARGS --output json` as moto's administrator; the parsed answer (null if none).
+pub fn admin(rig: &Rig, args: &[&str]) -> serde_json::Value {
+    let out = run(rig
+        .command("aws")
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", ADMIN_ID)
+        .env("AWS_SECRET_ACCESS_KEY", ADMIN_SECRET));
+    assert!(out.status.success(), "aws {args:?}: {}", text(&out.stderr));
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// An IAM user in moto with an access key and virtual MFA devices.
+pub struct IamUser {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// (serial, Base32 seed) of each device, in order of creation.
+    pub devices: Vec<(String, String)>,
+}
+
+/// IAM user `alice` with one access key and a virtual MFA device per name in `devices`,
+/// enabled with codes from `oathtool`.
+pub fn iam_user_alice(rig: &Rig, devices: &[&str]) -> IamUser {
+    admin(rig, &["iam", "create-user", "--user-name", "alice"]);
+    let key = admin(rig, &["iam", "create-access-key", "--user-name", "alice"]);
+    let mut made = Vec::new();
+    for name in devices {
+        let seed_file = rig.dir().join(format!("{name}.seed"));
+        let device = admin(
+            rig,
+            &[
+                "iam",
+                "create-virtual-mfa-device",
+                "--virtual-mfa-device-name",
+                name,
+                "--outfile",
+                seed_file.to_str().unwrap(),
+                "--bootstrap-method",
+                "Base32StringSeed",
+            ],
+        );
+        let serial = device["VirtualMFADevice"]["SerialNumber"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let seed = std::fs::read_to_string(&seed_file)
+            .unwrap()
+            .trim()
+            .to_string();
+        let (now, next) = (totp(&seed, "now"), totp(&seed, "now + 30 seconds"));
+        admin(
+            rig,
+            &[
+                "iam",
+                "enable-mfa-device",
+                "--user-name",
+                "alice",
+                "--serial-number",
+                &serial,
+                "--authentication-code1",
+                &now,
+                "--authentication-code2",
+                &next,
+            ],
+        );
+        made.push((serial, seed));
+    }
+    IamUser {
+        access_key_id: key["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        secret_access_key: key["AccessKey"]["SecretAccessKey"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        devices: made,
+    }
+}
+
+/// The TOTP code of `seed` at `when` (a `date` expression), from `oathtool`.
+pub fn totp(seed: &str, when: &str) -> String {
+    let out = run(Command::new("oathtool").args(["--totp", "-b", "-N", when, seed]));
+    assert!(out.status.success(), "oathtool: {}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
+/// alice's access key IDs, as IAM lists them.
+pub fn access_keys_of_alice(rig: &Rig) -> Vec<String> {
+    let listed = admin(rig, &["iam", "list-access-keys", "--user-name", "alice"]);
+    listed["AccessKeyMetadata"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["AccessKeyId"].as_str().unwrap().to_string())
+        .collect()
+}
