@@ -18,6 +18,7 @@ mod parallel;
 mod prompting;
 mod rig;
 mod roles;
+mod sdks;
 mod smoke;
 mod standin;
 mod support;

@@ -70,7 +70,8 @@
 //!   rig's keyring, bounded in time.
 //! - [`Rig::python`] is the venv's interpreter (boto3, awscli, moto); [`Rig::node_dir`]
 //!   holds `node_modules` (`@aws-sdk/client-sts`, `@aws-sdk/credential-providers`, osls):
-//!   set `NODE_PATH` to `node_dir()/node_modules` to `require` them from a script.
+//!   set `NODE_PATH` to `node_dir()/node_modules` to `require` them from a script;
+//!   [`Rig::deps_bin`] holds the Go programs built for the tests (`sdk-go-v2-check`).
 //! - [`Rig::moto_reset`], [`Rig::moto_start_recording`] and
 //!   [`Rig::moto_recorded_requests`] drive moto's API; the recording is one line per
 //!   request with the signing key and the decoded form body (`…&TokenCode=123456`).
@@ -289,6 +290,11 @@ impl Rig {
     /// The directory holding the npm clients' `node_modules`.
     pub fn node_dir(&self) -> PathBuf {
         self.deps.join("node")
+    }
+
+    /// The directory of the programs built for the tests (`sdk-go-v2-check`).
+    pub fn deps_bin(&self) -> PathBuf {
+        self.deps.join("bin")
     }
 
     /// The complete environment for a child process (see the module docs).
