@@ -1,0 +1,218 @@
+//! `console`: a role's sign-in through the federation endpoint, with MFA kept. The
+//! sign-in host cannot be reached from here, so a stand-in plays it (at
+//! AWS_MFA_PROC_SIGNIN_ENDPOINT, the override for private partitions); moto plays STS.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use crate::rig::Rig;
+use crate::support::*;
+use crate::tools::*;
+
+const SIGNIN_TOKEN: &str = "standinSigninTokenForTheConsole";
+
+/// The federation endpoint's `getSigninToken`: records each `Session` (decoded JSON)
+/// and answers with [`SIGNIN_TOKEN`].
+struct Federation {
+    url: String,
+    sessions: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Federation {
+    fn start() -> Federation {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let sessions = Arc::new(Mutex::new(Vec::new()));
+        let seen = sessions.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request = String::new();
+                reader.read_line(&mut request).unwrap();
+                let mut header = String::new();
+                while reader.read_line(&mut header).unwrap_or(0) > 2 {
+                    header.clear();
+                }
+                let target = request.split_whitespace().nth(1).unwrap_or("");
+                let query = query_of(target);
+                let (status, body) = match (
+                    query.get("Action").map(String::as_str),
+                    query.get("Session"),
+                ) {
+                    (Some("getSigninToken"), Some(session)) => {
+                        seen.lock()
+                            .unwrap()
+                            .push(serde_json::from_str(session).unwrap());
+                        ("200 OK", format!("{{\"SigninToken\":\"{SIGNIN_TOKEN}\"}}"))
+                    }
+                    _ => ("400 Bad Request", String::new()),
+                };
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Federation { url, sessions }
+    }
+}
+
+/// The decoded query parameters of `/path?a=b&c=d`.
+fn query_of(target: &str) -> std::collections::HashMap<String, String> {
+    let query = target.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A BROWSER that notes its arguments, then fetches the address it was given once,
+/// without following the redirect, and notes where it was sent.
+fn browser(rig: &Rig) -> String {
+    let script = rig.dir().join("browser");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" > {dir}/browser-args\nexec {python} -c '\
+import sys, http.client, urllib.parse as u
+p = u.urlsplit(sys.argv[1])
+c = http.client.HTTPConnection(p.netloc, timeout=10)
+c.request(\"GET\", p.path)
+open(sys.argv[2], \"w\").write(c.getresponse().getheader(\"Location\") or \"\")
+' \"$1\" {dir}/browser-location\n",
+            dir = rig.dir().display(),
+            python = rig.python().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script.to_str().unwrap().to_string()
+}
+
+#[test]
+fn one_code_serves_the_cli_and_the_console_signed_in_as_the_role() {
+    let federation = Federation::start();
+    let mut rig = Rig::new();
+    configured(&rig);
+    rig.set_env("AWS_MFA_PROC_SIGNIN_ENDPOINT", federation.url.clone());
+    rig.set_env("BROWSER", browser(&rig));
+    rig.moto_start_recording();
+
+    let mut pty = rig.pty(
+        "aws",
+        &["sts", "get-caller-identity", "--profile", "production"],
+    );
+    pty.expect(PROMPT);
+    pty.send_line("123456");
+    pty.expect("assumed-role/Role-Name-To-Assume/");
+    assert!(pty.wait().0.success());
+
+    let out = detached(&rig, "aws-mfa-proc", &["console", "production"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Opened the AWS console as `production`"));
+
+    // The browser was handed a one-time local address, never the sign-in URL itself.
+    let args = std::fs::read_to_string(rig.dir().join("browser-args")).unwrap();
+    let local = args.trim();
+    assert!(local.starts_with("http://127.0.0.1:"), "{local}");
+    assert_eq!(
+        local.rsplit('/').next().unwrap().len(),
+        32,
+        "a 128-bit nonce: {local}"
+    );
+    assert!(!local.contains("SigninToken"), "{local}");
+
+    // Fetching it once redirected to a well-formed login URL.
+    let location = std::fs::read_to_string(rig.dir().join("browser-location")).unwrap();
+    assert!(
+        location.starts_with(&format!("{}/federation?", federation.url)),
+        "{location}"
+    );
+    let login = query_of(&location);
+    assert_eq!(login["Action"], "login");
+    assert_eq!(login["Issuer"], "aws-mfa-proc");
+    assert_eq!(login["SigninToken"], SIGNIN_TOKEN);
+    assert_eq!(
+        login["Destination"],
+        "https://console.aws.amazon.com/console/home?region=eu-west-1"
+    );
+
+    // The token request carried the role's session: moto knows it as the role.
+    let sessions = federation.sessions.lock().unwrap().clone();
+    assert_eq!(sessions.len(), 1);
+    let session = &sessions[0];
+    let who = run(rig
+        .command("aws")
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--query",
+            "Arn",
+            "--output",
+            "text",
+        ])
+        .env("AWS_ACCESS_KEY_ID", session["sessionId"].as_str().unwrap())
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            session["sessionKey"].as_str().unwrap(),
+        )
+        .env(
+            "AWS_SESSION_TOKEN",
+            session["sessionToken"].as_str().unwrap(),
+        ));
+    assert!(
+        text(&who.stdout).contains("assumed-role/Role-Name-To-Assume/"),
+        "{} {}",
+        text(&who.stdout),
+        text(&who.stderr)
+    );
+
+    // `--print` puts the URL on stdout instead, here for the S3 console.
+    let printed = detached(
+        &rig,
+        "aws-mfa-proc",
+        &["console", "production", "--path", "s3", "--print"],
+    );
+    assert!(printed.status.success(), "{}", text(&printed.stderr));
+    let url = text(&printed.stdout);
+    assert_eq!(url.lines().count(), 1, "{url}");
+    assert_eq!(
+        query_of(url.trim())["Destination"],
+        "https://console.aws.amazon.com/s3/home?region=eu-west-1"
+    );
+
+    let recorded = rig.moto_recorded_requests();
+    forget_moto_recording(&rig);
+    assert_eq!(
+        calls_to(&recorded, "GetSessionToken"),
+        1,
+        "one code for the CLI and the console"
+    );
+}
