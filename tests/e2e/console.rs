@@ -125,14 +125,7 @@ fn one_code_serves_the_cli_and_the_console_signed_in_as_the_role() {
     rig.set_env("BROWSER", browser(&rig));
     rig.moto_start_recording();
 
-    let mut pty = rig.pty(
-        "aws",
-        &["sts", "get-caller-identity", "--profile", "production"],
-    );
-    pty.expect(PROMPT);
-    pty.send_line("123456");
-    pty.expect("assumed-role/Role-Name-To-Assume/");
-    assert!(pty.wait().0.success());
+    production_at_the_terminal(&rig, "123456");
 
     let out = detached(&rig, "aws-mfa-proc", &["console", "production"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

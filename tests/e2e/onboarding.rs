@@ -176,16 +176,7 @@ fn import_moves_the_keys_into_the_keychain_and_removes_exactly_their_lines() {
     );
 
     // The role chains from the keychain's keys: one code, and it works.
-    let mut pty = rig.pty(
-        "aws",
-        &["sts", "get-caller-identity", "--profile", "production"],
-    );
-    pty.expect(PROMPT);
-    pty.send_line("123456");
-    pty.expect("Role-Name-To-Assume");
-    let (status, screen) = pty.wait();
-    assert!(status.success(), "{screen}");
-    assert_eq!(prompts_on(&screen), 1);
+    production_at_the_terminal(&rig, "123456");
 
     // As the import told the person: the backups still hold the keys; delete them.
     for backup in backups_of(&rig.credentials_path()) {

@@ -28,14 +28,7 @@ fn stored_key(rig: &Rig) -> String {
 fn after_rotate_iam_lists_one_key_the_stored_one_and_the_next_call_asks_one_new_code() {
     let rig = Rig::new();
     let alice = alice_configured(&rig);
-    let mut pty = rig.pty(
-        "aws",
-        &["sts", "get-caller-identity", "--profile", "production"],
-    );
-    pty.expect(PROMPT);
-    pty.send_line("123456");
-    pty.expect("assumed-role/Role-Name-To-Assume/");
-    assert!(pty.wait().0.success());
+    production_at_the_terminal(&rig, "123456");
 
     let out = detached(&rig, "aws-mfa-proc", &["rotate", "mfa"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -48,16 +41,7 @@ fn after_rotate_iam_lists_one_key_the_stored_one_and_the_next_call_asks_one_new_
     assert_eq!(stored_key(&rig), keys[0], "IAM's one key is the stored one");
 
     rig.moto_start_recording();
-    let mut pty = rig.pty(
-        "aws",
-        &["sts", "get-caller-identity", "--profile", "production"],
-    );
-    pty.expect(PROMPT);
-    pty.send_line("654321");
-    pty.expect("assumed-role/Role-Name-To-Assume/");
-    let (status, screen) = pty.wait();
-    assert!(status.success(), "{screen}");
-    assert_eq!(prompts_on(&screen), 1);
+    production_at_the_terminal(&rig, "654321");
     let recorded = rig.moto_recorded_requests();
     forget_moto_recording(&rig);
     let sessions: Vec<&str> = recorded

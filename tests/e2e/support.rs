@@ -335,3 +335,19 @@ pub fn as_user(
         .envs(env.iter().map(|(k, v)| (k, v)));
     command
 }
+
+/// `aws sts get-caller-identity --profile production` at a terminal, typing `code` at
+/// the one prompt; panics unless it got the role. Returns the screen.
+pub fn production_at_the_terminal(rig: &Rig, code: &str) -> String {
+    let mut pty = rig.pty(
+        "aws",
+        &["sts", "get-caller-identity", "--profile", "production"],
+    );
+    pty.expect(PROMPT);
+    pty.send_line(code);
+    pty.expect("assumed-role/Role-Name-To-Assume");
+    let (status, screen) = pty.wait();
+    assert!(status.success(), "{screen}");
+    assert_eq!(prompts_on(&screen), 1, "{screen}");
+    screen
+}
