@@ -17,7 +17,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 /// it in ~/.aws/config:
 ///
 ///   [profile mfa]
-///   credential_process = /home/you/.cargo/bin/aws-mfa-proc
+///   credential_process = /home/you/.cargo/bin/aws-mfa-proc --profile mfa
 ///   mfa_serial = arn:aws:iam::111111111111:mfa/alice
 ///   region = eu-west-1
 ///

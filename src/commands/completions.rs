@@ -1,4 +1,7 @@
 //! `completions SHELL`: shell completions, generated from the clap definitions.
+//!
+//! Invariant: generated in memory, then written once: a reader that goes away early
+//! (`| head`) ends nothing but the write.
 
 use clap::CommandFactory;
 
@@ -7,6 +10,8 @@ use crate::cli::Cli;
 use crate::error::Error;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, shell: &clap_complete::Shell) -> Result<u8, Error> {
-    clap_complete::generate(*shell, &mut Cli::command(), "aws-mfa-proc", ctx.out);
+    let mut script = Vec::new();
+    clap_complete::generate(*shell, &mut Cli::command(), "aws-mfa-proc", &mut script);
+    let _ = ctx.out.write_all(&script);
     Ok(0)
 }

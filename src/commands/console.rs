@@ -34,7 +34,20 @@ use crate::session::Mode;
 const BROWSER_PATIENCE: Duration = Duration::from_secs(60);
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
-    let target = ctx.target()?;
+    let mut target = ctx.target()?;
+    // No profile named, and the one chosen is the MFA session: its only role is meant.
+    if ctx.profile.is_none()
+        && let Target::Session(session) = &target
+        && let Some(role) = ctx
+            .config()
+            .ok()
+            .map(|c| c.roles_from(&session.profile))
+            .filter(|roles| roles.len() == 1)
+            .map(|roles| roles[0].to_string())
+    {
+        ctx.profile = Some(role);
+        target = ctx.target()?;
+    }
     let Target::Role(role) = &target else {
         let name = target.profile().to_string();
         let roles = ctx

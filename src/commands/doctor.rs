@@ -87,12 +87,17 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
             .map(str::to_string)
             .collect(),
     };
+    let all: Vec<String> = config
+        .helper_profiles()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     report.ok(
         "config",
         format!(
             "{} parses; profiles that run aws-mfa-proc: {}",
             config.config_path().display(),
-            list(&helpers)
+            list(&all)
         ),
     );
     if helpers.is_empty() {
@@ -151,12 +156,34 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
     }
     if let Some(settings) = first {
         clock(ctx, &settings, report);
+        let cached = ctx
+            .cache
+            .cached(&Target::Session(settings.clone()), ctx.clock.now())
+            .ok()
+            .flatten()
+            .filter(|c| crate::cache::fresh_at(c, ctx.clock.now()));
         match prompt::choose(&settings, ctx.env, &mut *ctx.terminal) {
-            Ok(source) => report.ok("prompt", format!("from here a code would come from {}", source.name())),
-            Err(why) => report.fail(
+            Ok(source) => report.ok(
                 "prompt",
-                format!("nothing could ask for a code from here: {why}. Run `aws-mfa-proc login` in a terminal first, or set `aws_mfa_proc_prompt` or `mfa_process` in the profile"),
+                format!("from here a code would come from {}", source.name()),
             ),
+            Err(why) => {
+                let detail = format!(
+                    "nothing could ask for a code from here: {why}. Run `aws-mfa-proc login {}` in a terminal, or set `aws_mfa_proc_prompt` or `mfa_process` in profile `{}`",
+                    settings.profile, settings.profile
+                );
+                match cached {
+                    // Served until it expires: only then does this matter.
+                    Some(c) => report.advice(
+                        "prompt",
+                        format!(
+                            "the session lasts until {}; then {detail}",
+                            crate::credentials::iso8601(c.expiration)
+                        ),
+                    ),
+                    None => report.fail("prompt", detail),
+                }
+            }
         }
     }
 }

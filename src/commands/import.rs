@@ -36,15 +36,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
     let credentials = read(&paths.credentials)?;
     let mut text = credentials.clone();
     if let Some(src) = &args.from_profile {
-        let name = match &ctx.profile {
-            Some(name) => name.clone(),
-            None => helper_reading_from(&config, src)
-                .or_else(|| config.choose_profile(None).ok())
-                .unwrap_or_else(|| src.clone()),
-        };
-        lines.extend(move_keys(
-            ctx, &config, &paths, src, &name, &mut text, &stamp,
-        )?);
+        lines.extend(move_keys(ctx, &config, &paths, src, &mut text, &stamp)?);
     }
     lines.extend(offer_sessions(
         ctx,
@@ -63,10 +55,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
         ));
     }
     if lines.is_empty() {
-        lines.push(format!(
-            "Nothing to import: pass --from-profile SRC to move SRC's keys from {} into the keychain (keys exported in an .envrc: `aws-mfa-proc add NAME --from-env`)",
+        return Err(Error::Input(format!(
+            "nothing to import: {} holds no session keys, and no --from-profile SRC was given to move SRC's keys into the keychain (keys exported in an .envrc: `aws-mfa-proc add NAME --from-env`)",
             paths.credentials.display()
-        ));
+        )));
     }
     for line in lines {
         output::report(ctx.out, &line);
@@ -94,7 +86,6 @@ fn move_keys(
     config: &Config,
     paths: &Paths,
     src: &str,
-    name: &str,
     text: &mut String,
     stamp: &str,
 ) -> Result<Vec<String>, Error> {
@@ -110,15 +101,27 @@ fn move_keys(
             "profile `{src}` holds temporary session keys (aws_session_token), not an IAM user's long-term keys; nothing was imported (delete them with `aws-mfa-proc import --delete-sessions`)"
         )));
     }
+    // Keys stored under a name no profile uses would be lost to the person.
+    let name = match &ctx.profile {
+        Some(name) => name.clone(),
+        None => helper_reading_from(config, src)
+            .or_else(|| config.choose_profile(None).ok())
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "which profile should use `{src}`'s keys? None reads them (`--source-profile {src}`) and no single profile runs aws-mfa-proc; nothing was changed. Add [profile NAME] with credential_process and mfa_serial to {} (or run `aws-mfa-proc setup`), or name it: `aws-mfa-proc import --from-profile {src} NAME`",
+                    paths.config.display()
+                ))
+            })?,
+    };
     let keys = LongTermKeys {
         access_key_id: id,
         secret_access_key: Secret::new(secret),
         rotated_from: None,
     };
     super::add::check(&keys)?;
-    let keychain_error = |e| Error::Keychain(name.to_string(), e);
+    let keychain_error = |e| Error::Keychain(name.clone(), e);
     ctx.cache.vault.check().map_err(keychain_error)?;
-    if let Lookup::Found(stored) = ctx.cache.keys(name).map_err(keychain_error)?
+    if let Lookup::Found(stored) = ctx.cache.keys(&name).map_err(keychain_error)?
         && stored.access_key_id != keys.access_key_id
     {
         return Err(Error::Input(format!(
@@ -128,7 +131,7 @@ fn move_keys(
     }
     ctx.cache
         .vault
-        .put_record(&cache::keys_item(name), &keys, None)
+        .put_record(&cache::keys_item(&name), &keys, None)
         .map_err(keychain_error)?;
     let mut lines = vec![format!(
         "Stored the keys of `{src}` ({}) in the {} as `{name}`",
@@ -145,13 +148,13 @@ fn move_keys(
         *text = without;
         lines.push(format!("Removed them from {credentials}"));
     }
-    if let Some(line) = config.credential_process(name)
+    if let Some(line) = config.credential_process(&name)
         && flag_value(line, "--source-profile").as_deref() == Some(src)
     {
         let rewritten = without_flag(line, "--source-profile");
         let text = read(&paths.config)?;
         let changed =
-            edit::replace_value(&text, In::Config(name), "credential_process", &rewritten);
+            edit::replace_value(&text, In::Config(&name), "credential_process", &rewritten);
         let backup = write(&paths.config, &changed, stamp)?;
         lines.push(format!(
             "Changed `{name}`'s credential_process to `{rewritten}` (keys from the keychain) in {}{}",

@@ -13,7 +13,7 @@
 //!   IDEs and cron find without the shell's PATH.
 
 use super::Ctx;
-use crate::aws::{Place, Signer};
+use crate::aws::{AwsError, Place, Signer};
 use crate::cache;
 use crate::config::{Config, Paths, edit, env_endpoint, is_region};
 use crate::credentials::LongTermKeys;
@@ -43,10 +43,15 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         "aws-mfa-proc setup: a profile that serves MFA sessions to the AWS CLI and SDKs.",
     );
 
+    let taken = existing.profile_names();
+    let suggested = std::iter::once("mfa".to_string())
+        .chain((2..).map(|n| format!("mfa-{n}")))
+        .find(|n| !taken.contains(&n.as_str()))
+        .unwrap_or_default();
     let name = loop {
-        let answer = ask(ctx, "Profile name [mfa]: ")?;
+        let answer = ask(ctx, &format!("Profile name [{suggested}]: "))?;
         let name = if answer.is_empty() {
-            "mfa".to_string()
+            suggested.clone()
         } else {
             answer
         };
@@ -69,6 +74,13 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     };
     let keys = loop {
         let id = ask(ctx, "Access key ID of your IAM user (AKIA…): ")?;
+        if !crate::credentials::is_access_key_id(id.trim()) {
+            tell(
+                ctx,
+                "An access key ID is 16 or more capital letters and digits, like AKIAIOSFODNN7EXAMPLE. Try again.",
+            );
+            continue;
+        }
         let secret = ctx
             .terminal
             .read_secret("Secret access key (hidden): ")
@@ -88,31 +100,42 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         .var("AWS_REGION")
         .or_else(|| ctx.env.var("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|| "us-east-1".into());
-    let region = loop {
+    // The keys are checked in the region given; a region that cannot be reached is
+    // asked again, keys that AWS refuses end setup.
+    let (region, sts, caller) = loop {
         let answer = ask(ctx, &format!("Region [{default_region}]: "))?;
         let region = if answer.is_empty() {
             default_region.clone()
         } else {
             answer
         };
-        if is_region(&region) {
-            break region;
+        if !is_region(&region) {
+            tell(ctx, "A region name looks like eu-west-1.");
+            continue;
         }
-        tell(ctx, "A region name looks like eu-west-1.");
-    };
-
-    let sts = Place {
-        region: region.clone(),
-        endpoint: env_endpoint(ctx.env, "STS"),
+        let sts = Place {
+            region: region.clone(),
+            endpoint: env_endpoint(ctx.env, "STS"),
+        };
+        match ctx.aws.caller(&sts, Signer::Keys(&keys)) {
+            Ok(caller) => break (region, sts, caller),
+            Err(e @ (AwsError::InvalidKeys(_) | AwsError::Refused { .. })) => {
+                return Err(Error::Input(format!(
+                    "AWS refused those keys: {e}; nothing was changed"
+                )));
+            }
+            Err(e) => tell(
+                ctx,
+                &format!(
+                    "Cannot check the keys with STS in {region}: {e}. Check the region name and the network."
+                ),
+            ),
+        }
     };
     let iam = Place {
         region: region.clone(),
         endpoint: env_endpoint(ctx.env, "IAM"),
     };
-    let caller = ctx
-        .aws
-        .caller(&sts, Signer::Keys(&keys))
-        .map_err(|e| Error::Input(format!("those keys do not work: {e}; nothing was changed")))?;
     tell(ctx, &format!("The keys belong to {caller}."));
     let serial = pick_device(ctx, &iam, &keys, user_name(&caller))?;
 
@@ -148,7 +171,21 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
             profile: Some(name.clone()),
             source,
         })?;
-    let served = ctx.credentials(&target, Mode::Refresh)?;
+    let served = ctx.credentials(&target, Mode::Refresh).map_err(|e| {
+        let saved = format!(
+            "the keys are stored and [profile {name}] is in {}, but the first login did not finish",
+            paths.config.display()
+        );
+        match e {
+            Error::Session(_, crate::session::SessionError::Interrupted) => Error::Interrupted(
+                format!("{saved} (interrupted). Log in with `aws-mfa-proc login {name}`"),
+            ),
+            e => Error::Input(format!(
+                "{saved}: {}. Fix that, then `aws-mfa-proc login {name}`",
+                e.line().trim_start_matches("aws-mfa-proc: ")
+            )),
+        }
+    })?;
     let identity = ctx
         .aws
         .caller(&sts, Signer::Session(&served.credentials))
@@ -205,6 +242,7 @@ fn pick_device(
                 {
                     return Ok(device.clone());
                 }
+                tell(ctx, &format!("Type a number from 1 to {}.", many.len()));
             }
         }
     }

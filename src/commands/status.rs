@@ -3,7 +3,7 @@
 //!
 //! Invariants: reading only, nothing is asked, refreshed or stored; the exit status is
 //! 1 when a profile shown cannot work (misconfigured, keys missing or unreadable, no
-//! keychain), 0 otherwise.
+//! keychain, a layout warning about it), 0 otherwise.
 
 use super::Ctx;
 use crate::cache::Cache;
@@ -64,6 +64,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
         let about = finding.profile.as_deref();
         if about.is_none_or(|p| profiles.contains(&p) || ctx.profile.is_none()) {
             let kind = if finding.advice { "NOTE" } else { "WARNING" };
+            broken |= !finding.advice;
             let who = about.map(|p| format!("{p}: ")).unwrap_or_default();
             lines.push(format!("{kind}: {who}{}", finding.text));
         }

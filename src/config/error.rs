@@ -36,7 +36,7 @@ pub(crate) enum ConfigError {
     )]
     NoHelperProfile { path: PathBuf },
     #[error(
-        "several profiles run aws-mfa-proc ({names}); say which with --profile NAME on the credential_process line"
+        "several profiles run aws-mfa-proc ({names}); name one: after the command (`aws-mfa-proc login NAME`), or as --profile NAME on the credential_process line"
     )]
     AmbiguousProfile { names: String },
     #[error(

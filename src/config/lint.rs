@@ -72,10 +72,18 @@ impl Config {
                     }
                 }
                 if let Some(key) = self.shadowing_key(name) {
+                    let fix = if get("aws_session_token").is_some() {
+                        "these are plaintext session keys (as the old rotation scripts wrote them): `aws-mfa-proc import --delete-sessions` deletes them".to_string()
+                    } else {
+                        format!(
+                            "remove it from [{name}] in {} or from the profile in {config}",
+                            self.paths.credentials.display()
+                        )
+                    };
                     found(
                         Some(name),
                         format!(
-                            "`{key}` for this profile (config or credentials file) makes the SDKs use it instead of aws-mfa-proc: remove it"
+                            "`{key}` for this profile makes the SDKs use it instead of aws-mfa-proc: {fix}"
                         ),
                     );
                 }

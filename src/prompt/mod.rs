@@ -97,8 +97,9 @@ impl CodeSource for Unavailable {
         Err(PromptError::Unavailable(self.0.clone()))
     }
     fn tell(&mut self, _: &str) {}
+    /// Never asks, so neither the dialog cooldown nor asking again applies.
     fn kind(&self) -> Kind {
-        Kind::Dialog
+        Kind::Program
     }
     fn name(&self) -> String {
         "no prompt".into()

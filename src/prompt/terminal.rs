@@ -95,11 +95,18 @@ fn interrupted_or(e: std::io::Error) -> PromptError {
     }
 }
 
+/// Why the terminal cannot be opened, in the person's words.
+fn no_terminal(e: std::io::Error) -> PromptError {
+    // ENXIO: the process has no controlling terminal (an IDE, cron, `setsid`).
+    PromptError::NoTerminal(match e.raw_os_error() {
+        Some(6) => "no controlling terminal".into(),
+        _ => e.to_string(),
+    })
+}
+
 impl Terminal for ControllingTerminal {
     fn present(&self) -> Result<(), PromptError> {
-        Self::open()
-            .map(drop)
-            .map_err(|e| PromptError::NoTerminal(e.to_string()))
+        Self::open().map(drop).map_err(no_terminal)
     }
 
     fn read_secret(&mut self, question: &str) -> Result<Secret<String>, PromptError> {
@@ -115,11 +122,11 @@ impl Terminal for ControllingTerminal {
 
     fn read_line(&mut self, question: &str) -> Result<String, PromptError> {
         use std::io::BufRead;
-        let mut tty = Self::open().map_err(|e| PromptError::NoTerminal(e.to_string()))?;
+        let mut tty = Self::open().map_err(no_terminal)?;
         write!(tty, "{question}").map_err(interrupted_or)?;
         tty.flush().map_err(interrupted_or)?;
         let mut line = String::new();
-        let input = Self::open_in().map_err(|e| PromptError::NoTerminal(e.to_string()))?;
+        let input = Self::open_in().map_err(no_terminal)?;
         match std::io::BufReader::new(input).read_line(&mut line) {
             Ok(0) => Err(PromptError::Interrupted),
             Ok(_) => Ok(line.trim_end_matches(['\r', '\n']).to_string()),
@@ -158,7 +165,7 @@ impl Scripted {
 impl Terminal for Scripted {
     fn present(&self) -> Result<(), PromptError> {
         if self.absent {
-            return Err(PromptError::NoTerminal("No such device or address".into()));
+            return Err(PromptError::NoTerminal("no controlling terminal".into()));
         }
         Ok(())
     }

@@ -55,7 +55,7 @@ pub(crate) enum SessionError {
     )]
     CancelledElsewhere(String),
     #[error(
-        "the MFA dialog was cancelled {ago} s ago — run `aws-mfa-proc login --profile {profile}` (no new dialog opens for {cooldown} s after a cancel)",
+        "the MFA prompt was cancelled {ago} s ago — run `aws-mfa-proc login --profile {profile}` (no new dialog opens for {cooldown} s after a cancel)",
         ago = .0,
         profile = .1,
         cooldown = crate::cancel::COOLDOWN.num_seconds()

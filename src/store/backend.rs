@@ -6,8 +6,9 @@
 //!   for a dialog or a dead D-Bus peer becomes an error naming the backend, never a hang;
 //! - errors never format the data some keyring errors carry (it may be a secret);
 //! - on Linux, `auto` means the Secret Service, and the kernel keyring only when no
-//!   Secret Service is reachable at all (never when it is merely locked); the fallback
-//!   is reported, never silent.
+//!   Secret Service is reachable at all (never when it is locked, slow to answer or
+//!   without a default keyring: those are errors with their fix); the fallback is
+//!   reported, never silent.
 
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -121,7 +122,7 @@ pub(crate) enum StoreError {
     Unreachable { detail: String, fix: String },
     #[error("the {} is locked or refused access ({detail}). {}", backend.name(), backend.unlock_hint())]
     Locked { backend: Backend, detail: String },
-    #[error("the {} did not answer within {} s (a hidden unlock dialog?). Unlock the keychain and retry", backend.name(), DEADLINE.as_secs())]
+    #[error("the {} did not answer within {} s (waiting on an unlock prompt nobody can see?). {}", backend.name(), DEADLINE.as_secs(), backend.unlock_hint())]
     Timeout { backend: Backend },
     #[error("the {} failed: {detail}", backend.name())]
     Failed { backend: Backend, detail: String },
@@ -339,7 +340,9 @@ mod platform {
     pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
         match choice {
             "secret-service" => secret_service().map(connected).map_err(|ss| match ss {
-                StoreError::Locked { .. } => ss,
+                StoreError::Locked { .. }
+                | StoreError::Timeout { .. }
+                | StoreError::NoDefaultCollection => ss,
                 _ => StoreError::Unreachable {
                     detail: format!("Secret Service: {ss}"),
                     fix: format!(
@@ -353,7 +356,14 @@ mod platform {
             }),
             "auto" => match secret_service() {
                 Ok(store) => Ok(connected(store)),
-                Err(ss @ StoreError::Locked { .. }) => Err(ss),
+                // Locked, slow (an unlock prompt nobody sees) or without a default
+                // keyring: there is a Secret Service, which the person can fix. Long-term
+                // keys must not drift into memory that a reboot clears.
+                Err(
+                    ss @ (StoreError::Locked { .. }
+                    | StoreError::Timeout { .. }
+                    | StoreError::NoDefaultCollection),
+                ) => Err(ss),
                 Err(ss) => match keyutils() {
                     Ok(store) => {
                         crate::debug!("no Secret Service ({ss}); using the kernel keyring");

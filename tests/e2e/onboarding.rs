@@ -100,6 +100,35 @@ fn setup_lists_the_users_mfa_devices_appends_the_profile_and_logs_in() {
     );
 }
 
+#[test]
+fn setup_interrupted_at_the_code_says_what_it_saved_and_login_finishes() {
+    let rig = Rig::new();
+    let alice = iam_user_alice(&rig, &["alice-phone"]);
+    let mut pty = rig.pty("aws-mfa-proc", &["setup"]);
+    for (question, answer) in [
+        ("Profile name [mfa]: ", ""),
+        ("Access key ID", alice.access_key_id.as_str()),
+        (
+            "Secret access key (hidden): ",
+            alice.secret_access_key.as_str(),
+        ),
+        ("Region [eu-west-1]: ", ""),
+    ] {
+        pty.expect(question);
+        pty.send_line(answer);
+    }
+    pty.expect(PROMPT);
+    pty.send(b"\x03");
+    let (status, screen) = pty.wait();
+    assert_eq!(status.code(), Some(130), "{screen}");
+    assert!(
+        screen.contains("the keys are stored and [profile mfa] is in")
+            && screen.contains("`aws-mfa-proc login mfa`"),
+        "{screen}"
+    );
+    login(&rig, "123456");
+}
+
 /// The layout of the old rotation script: long-term keys in `[default]`, the MFA
 /// session it wrote in `[mfa]`, in plaintext.
 const SCRIPT_CREDENTIALS: &str = "\
@@ -287,6 +316,17 @@ fn doctor_passes_on_a_working_setup_at_a_terminal() {
         );
     }
     assert!(!screen.contains("✗"), "{screen}");
+
+    // From an IDE (no terminal, no display) nothing could ask, but a cached session
+    // serves until it expires: advice, not a failure.
+    login(&rig, "123456");
+    let out = detached(&rig, "aws-mfa-proc", &["doctor"]);
+    let report = text(&out.stdout);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.contains("! prompt: the session lasts until "),
+        "{report}"
+    );
 }
 
 #[test]
@@ -300,6 +340,16 @@ fn completions_are_generated_for_every_shell_and_bash_parses_its_own() {
             assert!(script.contains(word), "{shell} completions lack {word}");
         }
         if shell == "bash" {
+            // A reader that stops early is no crash.
+            let early = run(rig.command("bash").args([
+                "-c",
+                "aws-mfa-proc completions bash | head -c 10 >/dev/null",
+            ]));
+            assert!(
+                !text(&early.stderr).contains("panicked"),
+                "{}",
+                text(&early.stderr)
+            );
             let file = rig.dir().join("completions.bash");
             std::fs::write(&file, &script).unwrap();
             let parsed = run(rig.command("bash").arg("-n").arg(&file));
