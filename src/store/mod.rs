@@ -61,7 +61,9 @@ pub(crate) enum Lookup<T> {
 /// A keychain connected on first use, with framing and records on top.
 pub(crate) struct Vault {
     connected: OnceLock<Result<Connected, StoreError>>,
-    open: Box<dyn Fn() -> Result<Connected, StoreError> + Send + Sync>,
+    /// The backend choice, opened on first use. A plain value, not a boxed opener:
+    /// the front door builds a `Vault` it never uses, and must not link the stores.
+    choice: String,
 }
 
 /// A connected store, and why it was chosen when it was not the first choice.
@@ -76,7 +78,7 @@ impl Vault {
     pub(crate) fn open(choice: String) -> Vault {
         Vault {
             connected: OnceLock::new(),
-            open: Box::new(move || backend::open(&choice)),
+            choice,
         }
     }
 
@@ -94,7 +96,7 @@ impl Vault {
                 store,
                 fallback: None,
             })),
-            open: Box::new(|| unreachable!("already connected")),
+            choice: "memory".into(),
         }
     }
 
@@ -116,7 +118,7 @@ impl Vault {
     fn store(&self) -> Result<&dyn Keychain, StoreError> {
         self.connected
             .get_or_init(|| {
-                let connected = (self.open)();
+                let connected = backend::open(&self.choice);
                 if let Ok(c) = &connected {
                     crate::debug!("keychain: {}", c.store.backend().name());
                 }
