@@ -107,29 +107,36 @@ keyctl session - bash -c "keyctl link @u @s >/dev/null; export AWS_MFA_PROC_KEYC
   hyperfine -N --style none --runs $RUNS --warmup 10 --export-json $work/keyutils.json 'aws-mfa-proc --profile mfa' >/dev/null
   aws-mfa-proc logout --profile mfa >/dev/null" 2>/dev/null
 
+# Each command is measured in ROUNDS rounds of RUNS/ROUNDS runs, the rounds taking turns
+# with the other commands: a virtual machine's speed drifts over minutes, and spreading
+# every command over the whole run keeps the drift out of the differences below.
+ROUNDS=${ROUNDS:-6}
 measure() { # name, command…
     local name=$1; shift
-    hyperfine -N --style none --runs "$RUNS" --warmup 10 --export-json "$work/$name.json" "$@" >/dev/null
+    hyperfine -N --style none --runs "$(( (RUNS + ROUNDS - 1) / ROUNDS ))" --warmup 3 \
+        --export-json "$work/$name.$round.json" "$@" >/dev/null
 }
-measure cat "cat $work/session.json"
-measure hit "aws-mfa-proc --profile mfa"
-measure hit_nocache "env AWS_MFA_PROC_KERNEL_CACHE=off aws-mfa-proc --profile mfa"
-measure hit_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc --profile mfa"
-measure hit_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc --profile mfa"
-measure bare "aws-mfa-proc"
-measure bare_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc"
-measure bare_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc"
-# A session keyring that does not link the user keyring (`keyctl session -`, a systemd
-# service with KeyringMode=private): the copy in @u is not possessed there.
-measure unpossessed "keyctl session - aws-mfa-proc --profile mfa"
-measure possessed "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec aws-mfa-proc --profile mfa'"
-measure keyctl_only "keyctl session - true"
-measure keyctl_link_only "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec true'"
-if [[ -n ${AWS_MFA_PROC_BASELINE_BIN:-} ]]; then
-    baseline=$(realpath "$AWS_MFA_PROC_BASELINE_BIN")
-    measure baseline_hit "$baseline --profile mfa"
-    measure baseline_bare "$baseline"
-fi
+for round in $(seq "$ROUNDS"); do
+    measure cat "cat $work/session.json"
+    measure hit "aws-mfa-proc --profile mfa"
+    measure hit_nocache "env AWS_MFA_PROC_KERNEL_CACHE=off aws-mfa-proc --profile mfa"
+    measure hit_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc --profile mfa"
+    measure hit_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc --profile mfa"
+    measure bare "aws-mfa-proc"
+    measure bare_env "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE aws-mfa-proc"
+    measure bare_5000 "env AWS_CONFIG_FILE=$work/config-5000 aws-mfa-proc"
+    # A session keyring that does not link the user keyring (`keyctl session -`, a
+    # systemd service with KeyringMode=private): the copy in @u is not possessed there.
+    measure unpossessed "keyctl session - aws-mfa-proc --profile mfa"
+    measure possessed "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec aws-mfa-proc --profile mfa'"
+    measure keyctl_only "keyctl session - true"
+    measure keyctl_link_only "keyctl session - sh -c 'keyctl link @u @s >/dev/null; exec true'"
+    if [[ -n ${AWS_MFA_PROC_BASELINE_BIN:-} ]]; then
+        baseline=$(realpath "$AWS_MFA_PROC_BASELINE_BIN")
+        measure baseline_hit "$baseline --profile mfa"
+        measure baseline_bare "$baseline"
+    fi
+done
 
 # The AWS CLI: interleaved runs of the same role call, its source credentials once from
 # aws-mfa-proc and once static keys (and, for scale, a call with static keys alone).
@@ -149,7 +156,9 @@ rss_kb=$(/usr/bin/time -f %M aws-mfa-proc --profile mfa 2>&1 >/dev/null | tail -
 python3 - "$work" "$rss_kb" "${AWS_MFA_PROC_BASELINE_BIN:-}" <<'PY'
 import json, os, statistics, sys
 work, rss, baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-med = lambda name: statistics.median(json.load(open(f"{work}/{name}.json"))["results"][0]["times"]) * 1000
+import glob
+times = lambda name: [t for f in sorted(glob.glob(f"{work}/{name}.*json")) for t in json.load(open(f))["results"][0]["times"]]
+med = lambda name: statistics.median(times(name)) * 1000
 cat = med("cat")
 rows = [
     ("cat of the same JSON (floor)", "cat", None),

@@ -1,12 +1,13 @@
 //! The cached-path loader: what a profile asks for, from only the sections it needs.
 //!
 //! The AWS CLI runs the helper on every command, and configs of large organisations hold
-//! thousands of profiles. So the files are streamed through one small window, only the
-//! sections whose header names a wanted profile are kept, and only those are handed to
-//! the SDK's parser.
+//! thousands of profiles. So each file is streamed once through one small window
+//! ([`check`]): every line is checked, 16 bytes at a time where it can be, and where
+//! each section starts is noted. Then only the sections whose header names a wanted
+//! profile are read back, by offset, and handed to the SDK's parser.
 //!
-//! A bare call (no `--profile`) first finds the only profile whose `credential_process`
-//! runs aws-mfa-proc, with the same streaming pass over both files ([`only_helper`]).
+//! A bare call (no `--profile`) finds the only profile whose `credential_process` runs
+//! aws-mfa-proc in that same pass ([`only_helper`]).
 //!
 //! Invariants:
 //! - the answer is the full loader's answer, or `None`: any doubt (a line anywhere
@@ -17,7 +18,7 @@
 //! - lines are read as the SDK's parser reads them (`aws-runtime`'s `env_config`):
 //!   headers start with `[`, comments with `#` or `;`, continuations with a blank.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value, runs_us};
@@ -43,30 +44,72 @@ impl Source<'_> {
         }
     }
 
-    /// Calls `visit` with each line of one file; see [`each_line`].
-    fn lines(&self, kind: FileKind, visit: impl FnMut(&str) -> bool) -> Option<()> {
-        match self {
+    fn open(&self, kind: FileKind) -> Option<Opened<'_>> {
+        Some(match self {
             Source::Files(paths) => {
                 let path = match kind {
                     FileKind::Config => &paths.config,
                     FileKind::Credentials => &paths.credentials,
                 };
                 match open_regular(path).ok()? {
-                    Some(file) => each_line(file, visit),
-                    None => Some(()),
+                    Some(file) => Opened::File(file),
+                    None => Opened::Missing,
                 }
             }
             Source::Memory {
                 config,
                 credentials,
-            } => each_line(
-                match kind {
-                    FileKind::Config => *config,
-                    FileKind::Credentials => *credentials,
-                },
-                visit,
-            ),
+            } => Opened::Memory(match kind {
+                FileKind::Config => config,
+                FileKind::Credentials => credentials,
+            }),
+        })
+    }
+}
+
+/// One of the two files, open.
+enum Opened<'a> {
+    File(std::fs::File),
+    Memory(&'a [u8]),
+    Missing,
+}
+
+impl Opened<'_> {
+    /// Calls `visit` with the file's text, a window of whole lines at a time, and where
+    /// in the file each window starts; see [`each_chunk`].
+    fn chunks(&mut self, visit: impl FnMut(&str, u64) -> bool) -> Option<()> {
+        match self {
+            Opened::File(file) => each_chunk(file, visit),
+            Opened::Memory(bytes) => each_chunk(*bytes, visit),
+            Opened::Missing => Some(()),
         }
+    }
+
+    /// How long the file is, as far as is known before reading it.
+    fn size_hint(&self) -> usize {
+        match self {
+            Opened::File(file) => file.metadata().map_or(0, |m| m.len() as usize),
+            Opened::Memory(bytes) => bytes.len(),
+            Opened::Missing => 0,
+        }
+    }
+
+    /// The text of `range` of the file; `None` if it cannot be read whole, as UTF-8.
+    fn read(&mut self, range: std::ops::Range<u64>) -> Option<String> {
+        let length = usize::try_from(range.end.checked_sub(range.start)?).ok()?;
+        let mut bytes = vec![0; length];
+        match self {
+            Opened::File(file) => {
+                file.seek(SeekFrom::Start(range.start)).ok()?;
+                file.read_exact(&mut bytes).ok()?;
+            }
+            Opened::Memory(all) => {
+                let start = usize::try_from(range.start).ok()?;
+                bytes.copy_from_slice(all.get(start..start.checked_add(length)?)?);
+            }
+            Opened::Missing => return None,
+        }
+        String::from_utf8(bytes).ok()
     }
 }
 
@@ -91,6 +134,22 @@ pub(crate) fn target_in(
     profile: &str,
     source_profile: Option<&str>,
 ) -> Option<Target> {
+    let mut files = [
+        check(source, FileKind::Config)?,
+        check(source, FileKind::Credentials)?,
+    ];
+    target_from(source.paths(), &mut files, env, profile, source_profile)
+}
+
+/// What `profile` asks for, from the sections of the two files (config, credentials)
+/// that it needs.
+fn target_from(
+    paths: Paths,
+    [config, credentials]: &mut [Pass<'_>; 2],
+    env: &dyn Environment,
+    profile: &str,
+    source_profile: Option<&str>,
+) -> Option<Target> {
     let mut names: Vec<String> = [Some(profile), source_profile]
         .into_iter()
         .flatten()
@@ -99,15 +158,15 @@ pub(crate) fn target_in(
     // Each round adds what the sections read so far refer to: role → MFA profile
     // → source profile. Three rounds cover every chain this tool supports.
     for _ in 0..3 {
-        let config = Config::parse(
-            source.paths(),
-            read_sections(source, FileKind::Config, &names)?,
-            &read_sections(source, FileKind::Credentials, &names)?,
+        let parsed = Config::parse(
+            paths.clone(),
+            config.sections(&names)?,
+            &credentials.sections(&names)?,
         )
         .ok()?;
         let referred: Vec<String> = names
             .iter()
-            .filter_map(|n| config.profiles.get_profile(n))
+            .filter_map(|n| parsed.profiles.get_profile(n))
             .flat_map(|p| {
                 [
                     p.get(MFA_PROFILE_KEY).map(str::to_string),
@@ -120,7 +179,7 @@ pub(crate) fn target_in(
             .filter(|n| !names.contains(n))
             .collect();
         if referred.is_empty() {
-            return config.target(env, profile, source_profile).ok();
+            return parsed.target(env, profile, source_profile).ok();
         }
         names.extend(referred);
     }
@@ -134,24 +193,141 @@ pub(crate) fn only_helper(env: &dyn Environment) -> Option<Target> {
 }
 
 pub(crate) fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Option<Target> {
+    let mut files = [
+        check(source, FileKind::Config)?,
+        check(source, FileKind::Credentials)?,
+    ];
     let mut helpers = Helpers::default();
-    for kind in [FileKind::Config, FileKind::Credentials] {
-        let mut scan = Scan::new(kind);
-        source.lines(kind, |line| scan.line(line))?;
-        helpers.merge(scan.finish()?);
+    for file in &mut files {
+        helpers.merge(file.scan.helpers()?);
     }
     let name = helpers.only()?;
-    target_in(source, env, &name, None)
+    target_from(source.paths(), &mut files, env, &name, None)
 }
 
-/// Streams `file` through one window and calls `visit` with each line (without its
-/// `\n` or `\r\n`); `visit` returns `false` to stop early. `None` if it cannot be
-/// read or a line is not UTF-8 (the full loader then says why).
-fn each_line(mut file: impl Read, mut visit: impl FnMut(&str) -> bool) -> Option<()> {
+/// One file after [`check`]: open, checked, and with the place of every section.
+pub(super) struct Pass<'a> {
+    file: Opened<'a>,
+    scan: Scan,
+    index: Index,
+    /// The file's length as read.
+    length: u64,
+}
+
+/// Where each section of a file starts, and a hash of the profile its header names:
+/// eight bytes a section, so that thousands of them cost a few pages of memory.
+struct Index {
+    /// Each section as `hash << 32 | start`.
+    sections: Vec<u64>,
+    /// A section starts past 4 GiB: the index cannot say where.
+    overflowed: bool,
+}
+
+impl Index {
+    /// Notes the section whose header `scan` has just read, at `at` in the file.
+    #[inline(never)]
+    fn add(&mut self, scan: &Scan, at: u64) -> bool {
+        let name = profile_name(scan.section.as_deref().unwrap_or_default());
+        match u32::try_from(at) {
+            Ok(at) => self
+                .sections
+                .push(u64::from(hash(name)) << 32 | u64::from(at)),
+            Err(_) => self.overflowed = true,
+        }
+        true
+    }
+}
+
+/// FNV-1a, 32 bits: [`Index`] tells sections apart with it, and checks names on reading.
+fn hash(name: &str) -> u32 {
+    (name.bytes()).fold(0x811c_9dc5, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    })
+}
+
+impl Pass<'_> {
+    /// The sections whose header ends in one of `names` (`[profile NAME]`, `[NAME]`),
+    /// whole and in order, read back by offset; a missing file has none. `None` if the
+    /// file changed since it was checked.
+    pub(super) fn sections(&mut self, names: &[String]) -> Option<String> {
+        if self.index.overflowed {
+            return None;
+        }
+        let wanted: Vec<u32> = names.iter().map(|name| hash(name)).collect();
+        let sections = &self.index.sections;
+        let mut kept = String::new();
+        for (i, section) in sections.iter().enumerate() {
+            let (hashed, start) = ((section >> 32) as u32, section & u64::from(u32::MAX));
+            if !wanted.contains(&hashed) {
+                continue;
+            }
+            let end = sections
+                .get(i + 1)
+                .map_or(self.length, |next| next & u64::from(u32::MAX));
+            let text = self.file.read(start..end)?;
+            let header = text.split('\n').next().unwrap_or_default();
+            let name = header_name(header.strip_suffix('\r').unwrap_or(header))?;
+            if hash(name) != hashed {
+                return None; // the file changed under us
+            }
+            if names.iter().any(|n| n == name) {
+                kept.push_str(&text); // not another name with the same hash
+            }
+        }
+        Some(kept)
+    }
+}
+
+/// Reads one file through once: every line checked as the SDK's parser checks it, the
+/// profiles that set `credential_process` noted, and where each section starts. `None`
+/// if a line would not parse (the full loader then says which) or the file cannot be
+/// read.
+pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind) -> Option<Pass<'a>> {
+    let mut file = source.open(kind)?;
+    let mut scan = Scan::new(kind);
+    // Room for a section every 64 bytes, so the index is not copied as it grows.
+    let mut index = Index {
+        sections: Vec::with_capacity(file.size_hint() / 64),
+        overflowed: false,
+    };
+    let mut length = 0;
+    file.chunks(|chunk, offset| {
+        length = offset + chunk.len() as u64;
+        each_line(
+            chunk,
+            #[inline(always)]
+            |span| {
+                // Blank lines between sections, and the lines most lines are, first.
+                span.start == span.end || scan.plain(chunk.as_bytes(), &span) || {
+                    let line = span.line(chunk);
+                    let header = line.text.starts_with('[');
+                    let at = offset + span.start as u64;
+                    scan.line(&line) && (!header || index.add(&scan, at))
+                }
+            },
+        )
+    })?;
+    (!scan.broken).then_some(Pass {
+        file,
+        scan,
+        index,
+        length,
+    })
+}
+
+/// Streams `file` through one window and calls `visit` with what it holds of whole
+/// lines (all of it at the end of the file), and where that starts in the file;
+/// `visit` returns `false` to stop early. `None` if it cannot be read or is not UTF-8
+/// (the full loader then says why).
+pub(super) fn each_chunk(
+    mut file: impl Read,
+    mut visit: impl FnMut(&str, u64) -> bool,
+) -> Option<()> {
     // window[..filled] is read but not yet judged: at most a line that the end of the
     // previous read cut short, then what this read brought.
     let mut window = vec![0u8; 64 * 1024];
     let mut filled = 0;
+    let mut offset = 0;
     loop {
         if filled == window.len() {
             window.resize(2 * window.len(), 0); // a line longer than the window
@@ -165,12 +341,10 @@ fn each_line(mut file: impl Read, mut visit: impl FnMut(&str) -> bool) -> Option
         } else {
             memchr::memrchr(b'\n', data).map_or(0, |at| at + 1)
         };
-        let text = std::str::from_utf8(&data[..complete]).ok()?;
-        for line in text.lines() {
-            if !visit(line) {
-                return Some(());
-            }
+        if complete > 0 && !visit(std::str::from_utf8(&data[..complete]).ok()?, offset) {
+            return Some(());
         }
+        offset += complete as u64;
         window.copy_within(complete..filled, 0);
         filled -= complete;
         if eof {
@@ -179,54 +353,192 @@ fn each_line(mut file: impl Read, mut visit: impl FnMut(&str) -> bool) -> Option
     }
 }
 
-/// The sections of one file whose header ends in one of `names` (`[profile NAME]`,
-/// `[NAME]`), whole and in order; a missing file has none. The file is streamed
-/// through one small buffer: a config of thousands of profiles is never held, or paged
-/// in, whole. Every line is checked as the SDK's parser checks it: `None` if any line
-/// of the file would not parse (the full loader then says which).
-pub(crate) fn read_sections(
-    source: &Source<'_>,
-    kind: FileKind,
-    names: &[String],
-) -> Option<String> {
-    let mut kept = String::new();
-    let mut keep = false;
-    let mut scan = Scan::new(kind);
-    source.lines(kind, |line| {
-        if line.starts_with('[') {
-            keep = header_names(line, names);
-        }
-        if keep {
-            kept.push_str(line);
-            kept.push('\n');
-        }
-        scan.line(line)
-    })?;
-    (!scan.broken).then_some(kept)
+/// One line (without its `\n` or `\r\n`), with what [`each_line`] found in it.
+pub(super) struct Line<'a> {
+    pub(super) text: &'a str,
+    /// Where its first `=` is.
+    pub(super) equals: Option<usize>,
+    /// Whether it holds a `#` or `;`, where a comment may start.
+    pub(super) marked: bool,
 }
 
-/// Does this header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`) name one
-/// of `names`? The name is read as the SDK reads it: after the first blank, trimmed.
-fn header_names(line: &str, names: &[String]) -> bool {
-    let Some(inner) = strip_comment(line, false)
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-    else {
-        return false;
+impl<'a> Line<'a> {
+    /// `key = value` as the SDK reads a property line (comments need a blank before them).
+    fn property(&self) -> Option<(&'a str, &'a str)> {
+        if self.marked {
+            let line = strip_comment(self.text, true);
+            return split_property(line, memchr::memchr(b'=', line.as_bytes())?);
+        }
+        split_property(self.text, self.equals?)
+    }
+}
+
+/// Where a line of a text is (without its `\n` or `\r\n`), and what [`each_line`] found
+/// in it.
+#[derive(Clone, Copy)]
+pub(super) struct Span {
+    start: usize,
+    end: usize,
+    /// Where its first `=` is, in the text.
+    equals: Option<usize>,
+    /// Whether it holds a `#` or `;`.
+    marked: bool,
+}
+
+impl Span {
+    fn at(start: usize) -> Span {
+        Span {
+            start,
+            end: start,
+            equals: None,
+            marked: false,
+        }
+    }
+
+    pub(super) fn line(self, text: &str) -> Line<'_> {
+        Line {
+            text: &text[self.start..self.end],
+            equals: self.equals.map(|at| at - self.start),
+            marked: self.marked,
+        }
+    }
+}
+
+/// Calls `visit` with each line of `text`, cut as `str::lines` cuts them, until it
+/// returns `false`; returns whether it never did. Every line of configs of thousands
+/// of profiles passes through here on the cached path, so it looks only at the bytes
+/// that matter (line ends, `=` and comment marks), found 32 at a time.
+#[inline(always)]
+pub(super) fn each_line(text: &str, mut visit: impl FnMut(Span) -> bool) -> bool {
+    let bytes = text.as_bytes();
+    let mut span = Span::at(0);
+    for at in Marked::new(bytes) {
+        match bytes[at] {
+            b'\n' => {
+                // `str::lines` drops a `\r` before a `\n`, and only there.
+                span.end = match at > span.start && bytes[at - 1] == b'\r' {
+                    true => at - 1,
+                    false => at,
+                };
+                if !visit(span) {
+                    return false;
+                }
+                span = Span::at(at + 1);
+            }
+            b'=' => _ = span.equals.get_or_insert(at),
+            _ => span.marked = true,
+        }
+    }
+    span.end = bytes.len();
+    span.start == bytes.len() || visit(span)
+}
+
+/// Where the line ends, `=` and comment marks (`#`, `;`) of a text are, in order.
+struct Marked<'a> {
+    bytes: &'a [u8],
+    /// Where the block `mask` describes starts.
+    block: usize,
+    /// Bit `i`: the block's byte `i` is marked and not yet handed out.
+    mask: u32,
+}
+
+impl<'a> Marked<'a> {
+    fn new(bytes: &'a [u8]) -> Marked<'a> {
+        Marked {
+            bytes,
+            block: 0,
+            mask: marked_in(bytes),
+        }
+    }
+}
+
+impl Iterator for Marked<'_> {
+    type Item = usize;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<usize> {
+        while self.mask == 0 {
+            self.block += 32;
+            let rest = self.bytes.get(self.block..).filter(|r| !r.is_empty())?;
+            self.mask = marked_in(rest);
+        }
+        let at = self.block + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        Some(at)
+    }
+}
+
+/// Which of the first 32 bytes of `bytes` are line ends, `=` or comment marks, as bits.
+#[inline(always)]
+fn marked_in(bytes: &[u8]) -> u32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if let Some(block) = bytes.first_chunk::<32>() {
+        use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
+        let half = |half: &[u8]| {
+            let half = m128i::from(<[u8; 16]>::try_from(half).unwrap());
+            let is = |byte: u8| cmp_eq_mask_i8_m128i(half, set_splat_i8_m128i(byte as i8));
+            move_mask_i8_m128i(is(b'\n') | is(b'=') | is(b'#') | is(b';')) as u32
+        };
+        return half(&block[..16]) | half(&block[16..]) << 16;
+    }
+    (bytes.iter().take(32).enumerate()).fold(0, |mask, (i, b)| {
+        mask | u32::from(matches!(b, b'\n' | b'=' | b'#' | b';')) << i
+    })
+}
+
+/// The profile name a header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`)
+/// holds.
+fn header_name(line: &str) -> Option<&str> {
+    let inner = strip_comment(line, false)
+        .strip_prefix('[')?
+        .strip_suffix(']')?;
+    Some(profile_name(inner))
+}
+
+/// The profile name in what a header holds between its brackets, read as the SDK
+/// reads it: after the first blank, trimmed.
+fn profile_name(inner: &str) -> &str {
+    // The usual header, `[profile NAME]`, with nothing to trim: one look.
+    if let Some(name) = inner.strip_prefix("profile ")
+        && name.bytes().all(|b| b.is_ascii_graphic())
+        && !name.is_empty()
+    {
+        return name;
+    }
+    let inner = trim(inner);
+    let name = match inner.bytes().position(|b| matches!(b, b' ' | b'\t')) {
+        Some(blank) => &inner[blank + 1..],
+        None => inner,
     };
-    let inner = inner.trim_matches(WHITESPACE);
-    let name = match inner.split_once(WHITESPACE) {
-        Some((_, name)) => name.trim(),
-        None => inner.trim(),
-    };
-    names.iter().any(|n| n == name)
+    // `str::trim`, skipped for the usual name, which needs none.
+    let bytes = name.as_bytes();
+    match bytes.first().is_some_and(u8::is_ascii_graphic)
+        && bytes.last().is_some_and(u8::is_ascii_graphic)
+    {
+        true => name,
+        false => name.trim(),
+    }
 }
 
 const WHITESPACE: [char; 2] = [' ', '\t'];
 
+/// `text` without leading and trailing blanks (`WHITESPACE`), byte by byte: both are
+/// ASCII, so the cuts are on character boundaries. (A `[char]` pattern decodes every
+/// character, and this runs on every line of configs of thousands of profiles.)
+fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !blank(b))
+        .map_or(start, |at| at + 1);
+    &text[start..end]
+}
+
 /// One file's profile sections that set `credential_process`, read line by line as the
 /// SDK's parser reads them.
-struct Scan {
+pub(super) struct Scan {
     kind: FileKind,
     /// Raw section header → its `credential_process` value (the last one set).
     values: Vec<(String, String)>,
@@ -258,16 +570,46 @@ impl Scan {
         }
     }
 
+    /// Reads the line most lines are, `key = value` in a section, with no comment
+    /// and not `credential_process`, as [`Scan::line`] would, from the bytes of the
+    /// text around it; `false` if it is not one.
+    #[inline(always)]
+    fn plain(&mut self, bytes: &[u8], line: &Span) -> bool {
+        let (Some(equals), false, Some(_)) = (line.equals, line.marked, &self.section) else {
+            return false;
+        };
+        if matches!(bytes[line.start], b' ' | b'\t' | b'[' | b'=' | b'c' | b'C') {
+            return false;
+        }
+        self.property = Property::Some {
+            credential_process: false,
+            subproperty: bytes[equals + 1..line.end]
+                .iter()
+                .all(|b| matches!(b, b' ' | b'\t')),
+        };
+        true
+    }
+
     /// Reads one line; `false` once the file cannot parse (the full loader says why).
-    fn line(&mut self, line: &str) -> bool {
-        if line.trim_matches(WHITESPACE).is_empty() || line.starts_with(['#', ';']) {
-            return true;
+    #[inline(never)]
+    fn line(&mut self, whole: &Line<'_>) -> bool {
+        let line = whole.text;
+        match line.as_bytes().first() {
+            None | Some(b'#' | b';') => return true,
+            Some(b' ' | b'\t') if trim(line).is_empty() => return true,
+            _ => {}
         }
         if line.starts_with('[') {
-            let header = strip_comment(line, false);
+            let header = match whole.marked {
+                true => strip_comment(line, false),
+                false => trim(line),
+            };
             match header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
                 Some(name) => {
-                    self.section = Some(name.to_string());
+                    // One buffer for every header: configs hold thousands.
+                    let section = self.section.get_or_insert_default();
+                    section.clear();
+                    section.push_str(name);
                     self.property = Property::None;
                 }
                 None => self.broken = true,
@@ -282,8 +624,8 @@ impl Scan {
                         credential_process,
                     },
                 ) => {
-                    let text = line.trim_matches(WHITESPACE);
-                    if *subproperty && !text.is_empty() && property(line).is_none() {
+                    let text = trim(line);
+                    if *subproperty && !text.is_empty() && whole.property().is_none() {
                         self.broken = true;
                     } else if *credential_process && let Some((_, value)) = self.values.last_mut() {
                         value.push('\n');
@@ -292,7 +634,7 @@ impl Scan {
                 }
             }
         } else {
-            match (&self.section, property(line)) {
+            match (&self.section, whole.property()) {
                 (Some(section), Some((key, value))) => {
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
                     if credential_process {
@@ -312,25 +654,28 @@ impl Scan {
     }
 
     /// The profiles (by name) and their `credential_process`, as the SDK names them.
-    fn finish(self) -> Option<Vec<(String, String)>> {
+    fn helpers(&mut self) -> Option<Vec<(String, String)>> {
         if self.broken {
             return None;
         }
-        let sections = self.values.into_iter().filter_map(|(raw, value)| {
-            let raw = raw.trim_matches(WHITESPACE);
-            let (prefix, name) = match raw.split_once(WHITESPACE) {
-                Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
-                None => (None, raw.trim()),
-            };
-            let profile = match (self.kind, prefix) {
-                (FileKind::Config, Some("profile")) | (FileKind::Credentials, None) => {
-                    is_identifier(name).then_some(name)
-                }
-                (FileKind::Config, None) if name == "default" => Some(name),
-                _ => None,
-            };
-            profile.map(|p| (p.to_string(), value, prefix.is_some()))
-        });
+        let kind = self.kind;
+        let sections = std::mem::take(&mut self.values)
+            .into_iter()
+            .filter_map(|(raw, value)| {
+                let raw = trim(&raw);
+                let (prefix, name) = match raw.split_once(WHITESPACE) {
+                    Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+                    None => (None, raw.trim()),
+                };
+                let profile = match (kind, prefix) {
+                    (FileKind::Config, Some("profile")) | (FileKind::Credentials, None) => {
+                        is_identifier(name).then_some(name)
+                    }
+                    (FileKind::Config, None) if name == "default" => Some(name),
+                    _ => None,
+                };
+                profile.map(|p| (p.to_string(), value, prefix.is_some()))
+            });
         // `[profile default]` in the config file hides `[default]` there.
         let sections: Vec<_> = sections.collect();
         let prefixed_default = sections
@@ -354,20 +699,22 @@ impl Scan {
     }
 }
 
-/// `key = value` as the SDK reads a property line (comments need a blank before them).
-fn property(line: &str) -> Option<(&str, &str)> {
-    let (key, value) = strip_comment(line, true).split_once('=')?;
-    let key = key.trim_matches(WHITESPACE);
-    (!key.is_empty()).then_some((key, value.trim_matches(WHITESPACE)))
+/// `line` as `key = value`, split at the `=` at `at`; `None` if the key is empty.
+fn split_property(line: &str, at: usize) -> Option<(&str, &str)> {
+    let key = trim(&line[..at]);
+    (!key.is_empty()).then_some((key, trim(&line[at + 1..])))
 }
 
 /// `line` trimmed, cut at a `#` or `;` (one after a blank, if `after_blank`).
 fn strip_comment(line: &str, after_blank: bool) -> &str {
-    let line = line.trim_matches(WHITESPACE);
+    let line = trim(line);
+    if memchr::memchr2(b'#', b';', line.as_bytes()).is_none() {
+        return line;
+    }
     let mut previous_blank = false;
     for (at, c) in line.char_indices() {
         if (c == '#' || c == ';') && (previous_blank || !after_blank) {
-            return line[..at].trim_matches(WHITESPACE);
+            return trim(&line[..at]);
         }
         previous_blank = c.is_whitespace();
     }

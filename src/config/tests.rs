@@ -1,6 +1,6 @@
 //! The full and the cached-path loaders, against each other and against bad input.
 
-use super::fast::{Source, only_helper, read_sections, target as fast_target};
+use super::fast::{Source, check, each_chunk, each_line, only_helper, target as fast_target};
 use super::*;
 use crate::system::FakeEnv;
 
@@ -236,7 +236,10 @@ fn sections_of(text: &str, profile: &str) -> String {
         config: text.as_bytes(),
         credentials: b"",
     };
-    read_sections(&source, FileKind::Config, &[profile.to_string()]).unwrap()
+    check(&source, FileKind::Config)
+        .unwrap()
+        .sections(&[profile.to_string()])
+        .unwrap()
 }
 
 #[test]
@@ -268,11 +271,7 @@ fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
             config: format!("{broken}{text}").into_bytes().leak(),
             credentials: b"",
         };
-        assert_eq!(
-            read_sections(&source, FileKind::Config, &["mfa".to_string()]),
-            None,
-            "{broken:?}"
-        );
+        assert!(check(&source, FileKind::Config).is_none(), "{broken:?}");
     }
 }
 
@@ -467,6 +466,40 @@ mod fuzz {
                 all.target(&files, &profile, None).ok()
             });
             prop_assert_eq!(fast.as_ref().map(identity), full.as_ref().map(identity));
+        }
+
+        /// The streaming reader cuts lines exactly as `str::lines` does, whatever the
+        /// line endings and wherever a read ends, and finds each line's first `=` and
+        /// whether it holds a comment mark.
+        #[test]
+        fn streamed_lines_are_the_lines_of_the_text(
+            text in "[a=#;\r\n ]{0,400}",
+            read_size in prop_oneof![1usize..8, 8usize..512],
+        ) {
+            /// A reader that hands over at most `.1` bytes a call.
+            struct Trickle<'a>(&'a [u8], usize);
+            impl std::io::Read for Trickle<'_> {
+                fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                    let n = self.1.min(out.len()).min(self.0.len());
+                    out[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                }
+            }
+            let mut found = Vec::new();
+            let reader = Trickle(text.as_bytes(), read_size);
+            each_chunk(reader, |chunk, _| {
+                each_line(chunk, |span| {
+                    let line = span.line(chunk);
+                    found.push((line.text.to_string(), line.equals, line.marked));
+                    true
+                })
+            })
+            .unwrap();
+            let expected: Vec<_> = (text.lines())
+                .map(|line| (line.to_string(), line.find('='), line.contains(['#', ';'])))
+                .collect();
+            prop_assert_eq!(found, expected);
         }
     }
 }
