@@ -2,9 +2,9 @@
 //!
 //! The AWS CLI runs the helper on every command, and configs of large organisations hold
 //! thousands of profiles. So each file is streamed once through one small window
-//! ([`check`]): every line is checked, 16 bytes at a time where it can be, and where
-//! each section starts is noted. Then only the sections whose header names a wanted
-//! profile are read back, by offset, and handed to the SDK's parser.
+//! ([`check`]): every line is checked ([`super::lines`]), and where each section starts
+//! is noted. Then only the sections whose header names a wanted profile are read back,
+//! by offset, and handed to the SDK's parser.
 //!
 //! A bare call (no `--profile`) finds the only profile whose `credential_process` runs
 //! aws-mfa-proc in that same pass ([`only_helper`]).
@@ -15,10 +15,11 @@
 //!   helper profile) goes to the full loader, which then reports it with every profile
 //!   in view (property tests and the `config` fuzz target hold the two against each
 //!   other);
-//! - lines are read as the SDK's parser reads them (`aws-runtime`'s `env_config`):
-//!   headers start with `[`, comments with `#` or `;`, continuations with a blank.
+//! - lines are read as the SDK's parser reads them ([`super::lines`]).
 
 use std::io::{Read, Seek, SeekFrom};
+
+use super::lines::{Scan, each_chunk, header_name};
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value, runs_us};
@@ -224,17 +225,14 @@ struct Index {
 }
 
 impl Index {
-    /// Notes the section whose header `scan` has just read, at `at` in the file.
-    #[inline(never)]
-    fn add(&mut self, scan: &Scan, at: u64) -> bool {
-        let name = profile_name(scan.section.as_deref().unwrap_or_default());
+    /// Notes the section of profile `name` that starts at `at` in the file.
+    fn add(&mut self, name: &str, at: u64) {
         match u32::try_from(at) {
             Ok(at) => self
                 .sections
                 .push(u64::from(hash(name)) << 32 | u64::from(at)),
             Err(_) => self.overflowed = true,
         }
-        true
     }
 }
 
@@ -293,438 +291,14 @@ pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind) -> Option<Pass<'
     let mut length = 0;
     file.chunks(|chunk, offset| {
         length = offset + chunk.len() as u64;
-        each_line(
-            chunk,
-            #[inline(always)]
-            |span| {
-                // Blank lines between sections, and the lines most lines are, first.
-                span.start == span.end || scan.plain(chunk.as_bytes(), &span) || {
-                    let line = span.line(chunk);
-                    let header = line.text.starts_with('[');
-                    let at = offset + span.start as u64;
-                    scan.line(&line) && (!header || index.add(&scan, at))
-                }
-            },
-        )
+        scan.chunk(chunk, |name, start| index.add(name, offset + start as u64))
     })?;
-    (!scan.broken).then_some(Pass {
+    scan.parses().then_some(Pass {
         file,
         scan,
         index,
         length,
     })
-}
-
-/// Streams `file` through one window and calls `visit` with what it holds of whole
-/// lines (all of it at the end of the file), and where that starts in the file;
-/// `visit` returns `false` to stop early. `None` if it cannot be read or is not UTF-8
-/// (the full loader then says why).
-pub(super) fn each_chunk(
-    mut file: impl Read,
-    mut visit: impl FnMut(&str, u64) -> bool,
-) -> Option<()> {
-    // window[..filled] is read but not yet judged: at most a line that the end of the
-    // previous read cut short, then what this read brought.
-    let mut window = vec![0u8; 64 * 1024];
-    let mut filled = 0;
-    let mut offset = 0;
-    loop {
-        if filled == window.len() {
-            window.resize(2 * window.len(), 0); // a line longer than the window
-        }
-        let n = file.read(&mut window[filled..]).ok()?;
-        let eof = n == 0;
-        filled += n;
-        let data = &window[..filled];
-        let complete = if eof {
-            data.len()
-        } else {
-            memchr::memrchr(b'\n', data).map_or(0, |at| at + 1)
-        };
-        if complete > 0 && !visit(std::str::from_utf8(&data[..complete]).ok()?, offset) {
-            return Some(());
-        }
-        offset += complete as u64;
-        window.copy_within(complete..filled, 0);
-        filled -= complete;
-        if eof {
-            return Some(());
-        }
-    }
-}
-
-/// One line (without its `\n` or `\r\n`), with what [`each_line`] found in it.
-pub(super) struct Line<'a> {
-    pub(super) text: &'a str,
-    /// Where its first `=` is.
-    pub(super) equals: Option<usize>,
-    /// Whether it holds a `#` or `;`, where a comment may start.
-    pub(super) marked: bool,
-}
-
-impl<'a> Line<'a> {
-    /// `key = value` as the SDK reads a property line (comments need a blank before them).
-    fn property(&self) -> Option<(&'a str, &'a str)> {
-        if self.marked {
-            let line = strip_comment(self.text, true);
-            return split_property(line, memchr::memchr(b'=', line.as_bytes())?);
-        }
-        split_property(self.text, self.equals?)
-    }
-}
-
-/// Where a line of a text is (without its `\n` or `\r\n`), and what [`each_line`] found
-/// in it.
-#[derive(Clone, Copy)]
-pub(super) struct Span {
-    start: usize,
-    end: usize,
-    /// Where its first `=` is, in the text.
-    equals: Option<usize>,
-    /// Whether it holds a `#` or `;`.
-    marked: bool,
-}
-
-impl Span {
-    fn at(start: usize) -> Span {
-        Span {
-            start,
-            end: start,
-            equals: None,
-            marked: false,
-        }
-    }
-
-    pub(super) fn line(self, text: &str) -> Line<'_> {
-        Line {
-            text: &text[self.start..self.end],
-            equals: self.equals.map(|at| at - self.start),
-            marked: self.marked,
-        }
-    }
-}
-
-/// Calls `visit` with each line of `text`, cut as `str::lines` cuts them, until it
-/// returns `false`; returns whether it never did. Every line of configs of thousands
-/// of profiles passes through here on the cached path, so it looks only at the bytes
-/// that matter (line ends, `=` and comment marks), found 32 at a time.
-#[inline(always)]
-pub(super) fn each_line(text: &str, mut visit: impl FnMut(Span) -> bool) -> bool {
-    let bytes = text.as_bytes();
-    let mut span = Span::at(0);
-    for at in Marked::new(bytes) {
-        match bytes[at] {
-            b'\n' => {
-                // `str::lines` drops a `\r` before a `\n`, and only there.
-                span.end = match at > span.start && bytes[at - 1] == b'\r' {
-                    true => at - 1,
-                    false => at,
-                };
-                if !visit(span) {
-                    return false;
-                }
-                span = Span::at(at + 1);
-            }
-            b'=' => _ = span.equals.get_or_insert(at),
-            _ => span.marked = true,
-        }
-    }
-    span.end = bytes.len();
-    span.start == bytes.len() || visit(span)
-}
-
-/// Where the line ends, `=` and comment marks (`#`, `;`) of a text are, in order.
-struct Marked<'a> {
-    bytes: &'a [u8],
-    /// Where the block `mask` describes starts.
-    block: usize,
-    /// Bit `i`: the block's byte `i` is marked and not yet handed out.
-    mask: u32,
-}
-
-impl<'a> Marked<'a> {
-    fn new(bytes: &'a [u8]) -> Marked<'a> {
-        Marked {
-            bytes,
-            block: 0,
-            mask: marked_in(bytes),
-        }
-    }
-}
-
-impl Iterator for Marked<'_> {
-    type Item = usize;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<usize> {
-        while self.mask == 0 {
-            self.block += 32;
-            let rest = self.bytes.get(self.block..).filter(|r| !r.is_empty())?;
-            self.mask = marked_in(rest);
-        }
-        let at = self.block + self.mask.trailing_zeros() as usize;
-        self.mask &= self.mask - 1;
-        Some(at)
-    }
-}
-
-/// Which of the first 32 bytes of `bytes` are line ends, `=` or comment marks, as bits.
-#[inline(always)]
-fn marked_in(bytes: &[u8]) -> u32 {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    if let Some(block) = bytes.first_chunk::<32>() {
-        use safe_arch::{cmp_eq_mask_i8_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i};
-        let half = |half: &[u8]| {
-            let half = m128i::from(<[u8; 16]>::try_from(half).unwrap());
-            let is = |byte: u8| cmp_eq_mask_i8_m128i(half, set_splat_i8_m128i(byte as i8));
-            move_mask_i8_m128i(is(b'\n') | is(b'=') | is(b'#') | is(b';')) as u32
-        };
-        return half(&block[..16]) | half(&block[16..]) << 16;
-    }
-    (bytes.iter().take(32).enumerate()).fold(0, |mask, (i, b)| {
-        mask | u32::from(matches!(b, b'\n' | b'=' | b'#' | b';')) << i
-    })
-}
-
-/// The profile name a header line (`[profile NAME]`, `[NAME]`, `[ profile NAME ] # …`)
-/// holds.
-fn header_name(line: &str) -> Option<&str> {
-    let inner = strip_comment(line, false)
-        .strip_prefix('[')?
-        .strip_suffix(']')?;
-    Some(profile_name(inner))
-}
-
-/// The profile name in what a header holds between its brackets, read as the SDK
-/// reads it: after the first blank, trimmed.
-fn profile_name(inner: &str) -> &str {
-    // The usual header, `[profile NAME]`, with nothing to trim: one look.
-    if let Some(name) = inner.strip_prefix("profile ")
-        && name.bytes().all(|b| b.is_ascii_graphic())
-        && !name.is_empty()
-    {
-        return name;
-    }
-    let inner = trim(inner);
-    let name = match inner.bytes().position(|b| matches!(b, b' ' | b'\t')) {
-        Some(blank) => &inner[blank + 1..],
-        None => inner,
-    };
-    // `str::trim`, skipped for the usual name, which needs none.
-    let bytes = name.as_bytes();
-    match bytes.first().is_some_and(u8::is_ascii_graphic)
-        && bytes.last().is_some_and(u8::is_ascii_graphic)
-    {
-        true => name,
-        false => name.trim(),
-    }
-}
-
-const WHITESPACE: [char; 2] = [' ', '\t'];
-
-/// `text` without leading and trailing blanks (`WHITESPACE`), byte by byte: both are
-/// ASCII, so the cuts are on character boundaries. (A `[char]` pattern decodes every
-/// character, and this runs on every line of configs of thousands of profiles.)
-fn trim(text: &str) -> &str {
-    let bytes = text.as_bytes();
-    let blank = |b: &u8| matches!(b, b' ' | b'\t');
-    let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !blank(b))
-        .map_or(start, |at| at + 1);
-    &text[start..end]
-}
-
-/// One file's profile sections that set `credential_process`, read line by line as the
-/// SDK's parser reads them.
-pub(super) struct Scan {
-    kind: FileKind,
-    /// Raw section header → its `credential_process` value (the last one set).
-    values: Vec<(String, String)>,
-    /// The section being read, and whether its last property is `credential_process`.
-    section: Option<String>,
-    property: Property,
-    broken: bool,
-}
-
-#[derive(PartialEq)]
-enum Property {
-    None,
-    /// A property; `subproperty` when its value is empty and the lines after it are
-    /// `key = value` sub-properties.
-    Some {
-        credential_process: bool,
-        subproperty: bool,
-    },
-}
-
-impl Scan {
-    fn new(kind: FileKind) -> Scan {
-        Scan {
-            kind,
-            values: Vec::new(),
-            section: None,
-            property: Property::None,
-            broken: false,
-        }
-    }
-
-    /// Reads the line most lines are, `key = value` in a section, with no comment
-    /// and not `credential_process`, as [`Scan::line`] would, from the bytes of the
-    /// text around it; `false` if it is not one.
-    #[inline(always)]
-    fn plain(&mut self, bytes: &[u8], line: &Span) -> bool {
-        let (Some(equals), false, Some(_)) = (line.equals, line.marked, &self.section) else {
-            return false;
-        };
-        if matches!(bytes[line.start], b' ' | b'\t' | b'[' | b'=' | b'c' | b'C') {
-            return false;
-        }
-        self.property = Property::Some {
-            credential_process: false,
-            subproperty: bytes[equals + 1..line.end]
-                .iter()
-                .all(|b| matches!(b, b' ' | b'\t')),
-        };
-        true
-    }
-
-    /// Reads one line; `false` once the file cannot parse (the full loader says why).
-    #[inline(never)]
-    fn line(&mut self, whole: &Line<'_>) -> bool {
-        let line = whole.text;
-        match line.as_bytes().first() {
-            None | Some(b'#' | b';') => return true,
-            Some(b' ' | b'\t') if trim(line).is_empty() => return true,
-            _ => {}
-        }
-        if line.starts_with('[') {
-            let header = match whole.marked {
-                true => strip_comment(line, false),
-                false => trim(line),
-            };
-            match header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-                Some(name) => {
-                    // One buffer for every header: configs hold thousands.
-                    let section = self.section.get_or_insert_default();
-                    section.clear();
-                    section.push_str(name);
-                    self.property = Property::None;
-                }
-                None => self.broken = true,
-            }
-        } else if line.starts_with(WHITESPACE) {
-            match (&self.section, &self.property) {
-                (None, _) | (_, Property::None) => self.broken = true,
-                (
-                    Some(_),
-                    Property::Some {
-                        subproperty,
-                        credential_process,
-                    },
-                ) => {
-                    let text = trim(line);
-                    if *subproperty && !text.is_empty() && whole.property().is_none() {
-                        self.broken = true;
-                    } else if *credential_process && let Some((_, value)) = self.values.last_mut() {
-                        value.push('\n');
-                        value.push_str(text);
-                    }
-                }
-            }
-        } else {
-            match (&self.section, whole.property()) {
-                (Some(section), Some((key, value))) => {
-                    let credential_process = key.eq_ignore_ascii_case("credential_process");
-                    if credential_process {
-                        let section = section.clone();
-                        self.values.retain(|(s, _)| *s != section);
-                        self.values.push((section, value.to_string()));
-                    }
-                    self.property = Property::Some {
-                        credential_process,
-                        subproperty: value.is_empty(),
-                    };
-                }
-                _ => self.broken = true,
-            }
-        }
-        !self.broken
-    }
-
-    /// The profiles (by name) and their `credential_process`, as the SDK names them.
-    fn helpers(&mut self) -> Option<Vec<(String, String)>> {
-        if self.broken {
-            return None;
-        }
-        let kind = self.kind;
-        let sections = std::mem::take(&mut self.values)
-            .into_iter()
-            .filter_map(|(raw, value)| {
-                let raw = trim(&raw);
-                let (prefix, name) = match raw.split_once(WHITESPACE) {
-                    Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
-                    None => (None, raw.trim()),
-                };
-                let profile = match (kind, prefix) {
-                    (FileKind::Config, Some("profile")) | (FileKind::Credentials, None) => {
-                        is_identifier(name).then_some(name)
-                    }
-                    (FileKind::Config, None) if name == "default" => Some(name),
-                    _ => None,
-                };
-                profile.map(|p| (p.to_string(), value, prefix.is_some()))
-            });
-        // `[profile default]` in the config file hides `[default]` there.
-        let sections: Vec<_> = sections.collect();
-        let prefixed_default = sections
-            .iter()
-            .any(|(p, _, prefixed)| p == "default" && *prefixed);
-        let mut profiles: Vec<(String, String)> = Vec::new();
-        for (profile, value, prefixed) in sections {
-            if profile == "default" && prefixed_default && !prefixed {
-                continue;
-            }
-            // Two headers of one profile that disagree: which wins is up to the SDK.
-            if let Some((_, other)) = profiles.iter().find(|(p, _)| *p == profile) {
-                if runs_us(other) != runs_us(&value) {
-                    return None;
-                }
-                continue;
-            }
-            profiles.push((profile, value));
-        }
-        Some(profiles)
-    }
-}
-
-/// `line` as `key = value`, split at the `=` at `at`; `None` if the key is empty.
-fn split_property(line: &str, at: usize) -> Option<(&str, &str)> {
-    let key = trim(&line[..at]);
-    (!key.is_empty()).then_some((key, trim(&line[at + 1..])))
-}
-
-/// `line` trimmed, cut at a `#` or `;` (one after a blank, if `after_blank`).
-fn strip_comment(line: &str, after_blank: bool) -> &str {
-    let line = trim(line);
-    if memchr::memchr2(b'#', b';', line.as_bytes()).is_none() {
-        return line;
-    }
-    let mut previous_blank = false;
-    for (at, c) in line.char_indices() {
-        if (c == '#' || c == ';') && (previous_blank || !after_blank) {
-            return trim(&line[..at]);
-        }
-        previous_blank = c.is_whitespace();
-    }
-    line
-}
-
-/// A profile name the SDK accepts.
-fn is_identifier(name: &str) -> bool {
-    name.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
 /// The helper profiles of both files: the credentials file's values win.

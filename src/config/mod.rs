@@ -5,6 +5,7 @@
 //! - [`files`]: finding and opening the two files;
 //! - this module: the full loader, which parses both files whole and resolves a profile;
 //! - [`fast`]: the cached-path loader, which parses only the sections a profile needs;
+//! - [`lines`]: config text read and checked line by line as the SDK's parser reads it;
 //! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
 //! - [`command_line`]: the `credential_process` line, split as a shell splits it.
 //!
@@ -19,6 +20,7 @@ pub(crate) mod edit;
 mod error;
 pub(crate) mod fast;
 mod files;
+mod lines;
 pub(crate) mod lint;
 mod model;
 mod roles;
