@@ -206,6 +206,19 @@ pub(crate) fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Opti
     target_from(source.paths(), &mut files, env, &name, None)
 }
 
+/// Whether two section headers of `text` name the same profile. The SDK's parser then
+/// merges the sections in hash order, so its answer may change from parse to parse (the
+/// `config` fuzz target leaves such files out: there is no one answer to hold to).
+pub(crate) fn repeats_a_header(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    let mut names: Vec<&str> = (text.lines())
+        .filter(|line| line.starts_with('['))
+        .filter_map(header_name)
+        .collect();
+    names.sort_unstable();
+    names.windows(2).any(|pair| pair[0] == pair[1])
+}
+
 /// One file after [`check`]: open, checked, and with the place of every section.
 pub(super) struct Pass<'a> {
     file: Opened<'a>,
