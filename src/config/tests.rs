@@ -231,6 +231,41 @@ fn reading_only_the_needed_sections_gives_the_same_target_at_any_config_size() {
     assert!(fast_target(&env, "nowhere", None).is_none());
 }
 
+#[test]
+fn a_large_config_answers_as_the_full_loader_and_a_bad_line_at_either_end_stops_it() {
+    // The helper sits in the middle of 8,000 profiles, read through many windows.
+    let team = |i| {
+        format!("\n[profile team-{i}]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = late\n")
+    };
+    let padding: String = (0..4000).map(team).collect();
+    let late = "\n[profile late]\ncredential_process = aws-mfa-proc --profile late\nmfa_serial = arn:aws:iam::111111111111:mfa/late\n";
+    let config = format!(
+        "[profile production]\nrole_arn = arn:aws:iam::2:role/R\nsource_profile = late\n{padding}{late}{padding}"
+    );
+    let (_dir, env) = setup(&config, "");
+    let full = Config::load(&env).unwrap();
+    for profile in ["late", "production", "team-3999"] {
+        let fast = fast_target(&env, profile, None).expect("resolves");
+        assert_eq!(
+            identity(&fast),
+            identity(&full.target(&env, profile, None).unwrap())
+        );
+    }
+    assert_eq!(
+        only_helper(&env).map(|t| identity(&t)),
+        Some(identity(&full.target(&env, "late", None).unwrap()))
+    );
+    for broken in [format!("oops\n{config}"), format!("{config}oops\n")] {
+        let (_dir, env) = setup(&broken, "");
+        assert!(
+            fast_target(&env, "late", None).is_none(),
+            "{:?}",
+            &broken[..8]
+        );
+        assert!(only_helper(&env).is_none());
+    }
+}
+
 /// The sections of config text `text` that name `profile`, as the fast loader keeps them.
 fn sections_of(text: &str, profile: &str) -> String {
     let source = Source::Memory {
