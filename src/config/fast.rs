@@ -53,7 +53,7 @@ impl Source<'_> {
                     FileKind::Credentials => &paths.credentials,
                 };
                 match open_regular(path).ok()? {
-                    Some(file) => Opened::File(file),
+                    Some((file, length)) => Opened::File(file, length),
                     None => Opened::Missing,
                 }
             }
@@ -68,9 +68,9 @@ impl Source<'_> {
     }
 }
 
-/// One of the two files, open.
+/// One of the two files, open (a file with its length when it was opened).
 enum Opened<'a> {
-    File(std::fs::File),
+    File(std::fs::File, u64),
     Memory(&'a [u8]),
     Missing,
 }
@@ -80,7 +80,7 @@ impl Opened<'_> {
     /// in the file each window starts; see [`each_chunk`].
     fn chunks(&mut self, visit: impl FnMut(&str, u64) -> bool) -> Option<()> {
         match self {
-            Opened::File(file) => each_chunk(file, visit),
+            Opened::File(file, _) => each_chunk(file, visit),
             Opened::Memory(bytes) => each_chunk(*bytes, visit),
             Opened::Missing => Some(()),
         }
@@ -89,7 +89,7 @@ impl Opened<'_> {
     /// How long the file is, as far as is known before reading it.
     fn size_hint(&self) -> usize {
         match self {
-            Opened::File(file) => file.metadata().map_or(0, |m| m.len() as usize),
+            Opened::File(_, length) => usize::try_from(*length).unwrap_or(0),
             Opened::Memory(bytes) => bytes.len(),
             Opened::Missing => 0,
         }
@@ -100,7 +100,7 @@ impl Opened<'_> {
         let length = usize::try_from(range.end.checked_sub(range.start)?).ok()?;
         let mut bytes = vec![0; length];
         match self {
-            Opened::File(file) => {
+            Opened::File(file, _) => {
                 file.seek(SeekFrom::Start(range.start)).ok()?;
                 file.read_exact(&mut bytes).ok()?;
             }

@@ -51,8 +51,9 @@ pub(crate) enum FileKind {
     Credentials,
 }
 
-/// Opens `path` if it is a regular file; `Ok(None)` if it does not exist.
-pub(crate) fn open_regular(path: &Path) -> Result<Option<File>, std::io::Error> {
+/// Opens `path` if it is a regular file, with its length; `Ok(None)` if it does not
+/// exist.
+pub(crate) fn open_regular(path: &Path) -> Result<Option<(File, u64)>, std::io::Error> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -65,7 +66,8 @@ pub(crate) fn open_regular(path: &Path) -> Result<Option<File>, std::io::Error> 
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let kind = file.metadata()?.file_type();
+    let metadata = file.metadata()?;
+    let kind = metadata.file_type();
     if !kind.is_file() {
         let what = if kind.is_dir() {
             "a directory"
@@ -74,7 +76,7 @@ pub(crate) fn open_regular(path: &Path) -> Result<Option<File>, std::io::Error> 
         };
         return Err(std::io::Error::other(format!("it is {what}")));
     }
-    Ok(Some(file))
+    Ok(Some((file, metadata.len())))
 }
 
 /// The whole text of a config or credentials file; empty if it does not exist.
@@ -85,10 +87,10 @@ pub(crate) fn read_text(path: &Path, kind: FileKind) -> Result<String, ConfigErr
         env_var: variable_for(kind),
         detail: e.to_string(),
     };
-    let Some(mut file) = open_regular(path).map_err(unreadable)? else {
+    let Some((mut file, length)) = open_regular(path).map_err(unreadable)? else {
         return Ok(String::new());
     };
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
     file.read_to_end(&mut bytes).map_err(unreadable)?;
     String::from_utf8(bytes).map_err(|_| ConfigError::NotText {
         path: path.to_path_buf(),
