@@ -9,9 +9,10 @@
 //!   every waiter at once, including the one that takes the lock the holder let go.
 
 use std::fs::File;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::runtime::{RuntimeDir, file_name};
+use crate::system::Clock;
 
 /// How long a caller waits for another one's prompt: under the Go SDK's 60 s kill.
 pub(crate) const WAIT: Duration = Duration::from_secs(45);
@@ -34,12 +35,13 @@ pub(crate) struct Guard {
     _file: File,
 }
 
-/// Takes the lock for `identity`, waiting up to `wait` for another holder. Between
-/// polls, `give_up` may end the wait with its own error.
+/// Takes the lock for `identity`, waiting up to `wait` (on `clock`) for another holder.
+/// Between polls, `give_up` may end the wait with its own error.
 pub(crate) fn acquire<E: From<LockError>>(
     dir: &RuntimeDir,
     identity: &str,
     wait: Duration,
+    clock: &dyn Clock,
     mut give_up: impl FnMut() -> Result<(), E>,
 ) -> Result<Guard, E> {
     let name = file_name(identity, "lock");
@@ -48,7 +50,7 @@ pub(crate) fn acquire<E: From<LockError>>(
         detail: e.to_string(),
         fix: "remove the file and retry",
     })?;
-    let deadline = Instant::now() + wait;
+    let deadline = clock.now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
     let mut waited = false;
     loop {
         match file.try_lock() {
@@ -57,7 +59,7 @@ pub(crate) fn acquire<E: From<LockError>>(
                 give_up()?;
                 return Ok(Guard { _file: file });
             }
-            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+            Err(std::fs::TryLockError::WouldBlock) if clock.now() < deadline => {
                 if !waited {
                     crate::debug!(
                         "another aws-mfa-proc is refreshing; waiting up to {} s",
@@ -66,7 +68,7 @@ pub(crate) fn acquire<E: From<LockError>>(
                     waited = true;
                 }
                 give_up()?;
-                std::thread::sleep(POLL)
+                clock.sleep(POLL)
             }
             Err(std::fs::TryLockError::WouldBlock) => return Err(LockError::Timeout(wait).into()),
             Err(std::fs::TryLockError::Error(e)) => {
@@ -84,40 +86,83 @@ pub(crate) fn acquire<E: From<LockError>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::system::FakeEnv;
+    use crate::system::{FakeEnv, FixedClock};
 
     fn dir(tmp: &tempfile::TempDir) -> RuntimeDir {
         RuntimeDir::open(&FakeEnv::default().with("HOME", tmp.path().to_str().unwrap())).unwrap()
     }
 
-    fn take(dir: &RuntimeDir, id: &str, wait: Duration) -> Result<Guard, LockError> {
-        acquire(dir, id, wait, || Ok::<(), LockError>(()))
+    fn take(dir: &RuntimeDir, id: &str, clock: &FixedClock) -> Result<Guard, LockError> {
+        acquire(dir, id, WAIT, clock, || Ok::<(), LockError>(()))
     }
 
     #[test]
-    fn a_second_holder_waits_and_then_times_out() {
+    fn a_second_holder_polls_until_its_deadline_and_then_times_out() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = dir(&tmp);
-        let held = take(&dir, "id", WAIT).unwrap();
-        let err = take(&dir, "id", Duration::from_millis(100)).err().unwrap();
-        assert!(matches!(err, LockError::Timeout(_)));
+        let clock = FixedClock::new();
+        let held = take(&dir, "id", &clock).unwrap();
+        let start = clock.now();
+        let mut polls = 0;
+        let err = acquire(&dir, "id", WAIT, &clock, || {
+            polls += 1;
+            Ok::<(), LockError>(())
+        })
+        .err()
+        .unwrap();
+        assert!(matches!(err, LockError::Timeout(w) if w == WAIT));
+        assert_eq!(
+            clock.now() - start,
+            chrono::Duration::from_std(WAIT).unwrap()
+        );
+        assert_eq!(
+            polls,
+            WAIT.as_millis() / POLL.as_millis(),
+            "a poll every {POLL:?}"
+        );
         drop(held);
-        take(&dir, "id", Duration::from_millis(100)).unwrap();
+        take(&dir, "id", &clock).unwrap();
         // Other identities are independent.
-        let _a = take(&dir, "a", WAIT).unwrap();
-        let _b = take(&dir, "b", WAIT).unwrap();
+        let _a = take(&dir, "a", &clock).unwrap();
+        let _b = take(&dir, "b", &clock).unwrap();
     }
 
     #[test]
-    fn a_waiter_stops_when_told_to_give_up() {
+    fn a_waiter_stops_at_the_first_poll_that_tells_it_to_give_up() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = dir(&tmp);
-        let _held = take(&dir, "id", WAIT).unwrap();
-        let started = Instant::now();
-        let err = acquire(&dir, "id", WAIT, || Err(LockError::Timeout(Duration::ZERO)))
-            .err()
-            .unwrap();
+        let clock = FixedClock::new();
+        let _held = take(&dir, "id", &clock).unwrap();
+        let start = clock.now();
+        let mut polls = 0;
+        let err = acquire(&dir, "id", WAIT, &clock, || {
+            polls += 1;
+            if polls == 3 {
+                Err(LockError::Timeout(Duration::ZERO))
+            } else {
+                Ok(())
+            }
+        })
+        .err()
+        .unwrap();
         assert!(matches!(err, LockError::Timeout(d) if d.is_zero()));
-        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            clock.now() - start,
+            chrono::Duration::from_std(POLL * 2).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_lock_is_asked_to_give_up_once_more_when_it_is_taken() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = dir(&tmp);
+        let clock = FixedClock::new();
+        let err = acquire(&dir, "id", WAIT, &clock, || {
+            Err(LockError::Timeout(Duration::ZERO))
+        });
+        assert!(
+            err.is_err(),
+            "a free lock still asks: the holder may just have cancelled"
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! variables and the clock. Both are traits, passed in, so no code reads them directly.
 //!
 //! Invariants:
-//! - nothing outside this module calls `std::env::var` or `Utc::now`;
+//! - nothing outside this module calls `std::env::var` or `Utc::now`, and every wait on
+//!   time alone (a lock poll, the next TOTP period, a retry) is a [`Clock::sleep`];
 //! - an empty variable counts as unset, as the AWS SDKs treat it;
 //! - each trait has an in-memory twin ([`FakeEnv`], [`FixedClock`]) for unit tests.
 
@@ -31,9 +32,11 @@ impl Environment for NoEnv {
     }
 }
 
-/// The clock, so tests can move it.
+/// The clock, so tests can move it: every wait (a lock poll, the next TOTP period, a
+/// retry) sleeps through it, so the twin passes time without waiting.
 pub(crate) trait Clock {
     fn now(&self) -> DateTime<Utc>;
+    fn sleep(&self, period: std::time::Duration);
 }
 
 pub(crate) struct SystemClock;
@@ -41,6 +44,9 @@ pub(crate) struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+    fn sleep(&self, period: std::time::Duration) {
+        std::thread::sleep(period)
     }
 }
 
@@ -79,7 +85,8 @@ mod twins {
         }
     }
 
-    /// A clock that moves only when told.
+    /// A clock that moves only when told, or when slept on: a sleep passes at once and
+    /// moves it on by as long.
     pub(crate) struct FixedClock(pub Cell<DateTime<Utc>>);
 
     impl FixedClock {
@@ -94,6 +101,9 @@ mod twins {
     impl Clock for FixedClock {
         fn now(&self) -> DateTime<Utc> {
             self.0.get()
+        }
+        fn sleep(&self, period: std::time::Duration) {
+            self.advance(chrono::Duration::from_std(period).expect("a short sleep"));
         }
     }
 }

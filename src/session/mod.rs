@@ -164,12 +164,16 @@ pub(crate) fn get(
     {
         return Err(SessionError::RecentlyCancelled(ago, mfa.profile.clone()));
     }
-    let _guard = lock::acquire(dir, &cache::item(target), lock::WAIT, || {
-        match cancels.last() {
+    let _guard = lock::acquire(
+        dir,
+        &cache::item(target),
+        lock::WAIT,
+        deps.clock,
+        || match cancels.last() {
             Some(at) if at >= started => Err(SessionError::CancelledElsewhere(mfa.profile.clone())),
             _ => Ok(()),
-        }
-    })?;
+        },
+    )?;
     // Someone else may have refreshed while we waited for the lock.
     if let Some(s) = deps.cache.cached(target, deps.clock.now())? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
@@ -282,7 +286,8 @@ fn ask_and_exchange(
                 ));
             } else {
                 // A program would print the same code again: wait for the next one.
-                std::thread::sleep(std::time::Duration::from_secs(wait as u64 + 1));
+                deps.clock
+                    .sleep(std::time::Duration::from_secs(wait as u64 + 1));
             }
             continue;
         }

@@ -332,3 +332,20 @@ fn an_empty_answer_uses_no_try() {
     w.get(Mode::Cached).unwrap();
     assert_eq!(*w.sts.calls.borrow(), vec!["123456"]);
 }
+
+#[test]
+fn a_program_that_prints_a_spent_code_is_asked_again_once_the_next_code_is_due() {
+    let mut w = World::new(&[]);
+    let mut first = Source::new(Kind::Program, vec![Ok("123456")]);
+    w.get_with(&mut first, Mode::Cached).unwrap();
+    let before = w.clock.now();
+    // A program prints what its authenticator shows: the same code, until the next one.
+    let mut again = Source::new(Kind::Program, vec![Ok("123456"), Ok("234567")]);
+    w.get_with(&mut again, Mode::Refresh).unwrap();
+    assert_eq!(again.asked, 2);
+    assert_eq!(*w.sts.calls.borrow(), vec!["123456", "234567"]);
+    // It waited (on the clock, not the wall) into the next 30 s step, and no longer.
+    let step = |t: chrono::DateTime<chrono::Utc>| t.timestamp().div_euclid(30);
+    assert_eq!(step(w.clock.now()), step(before) + 1);
+    assert!(w.clock.now() - before <= chrono::Duration::seconds(31));
+}
