@@ -3,51 +3,125 @@
 //! (`ykman`, a stand-in: there is no key here). One dialog for any number of callers;
 //! a cancel stops them all and holds new dialogs back for a minute.
 
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::display::Display;
+use crate::display::{Display, READY_TIMEOUT};
 use crate::rig::{Rig, Run};
 use crate::standin;
 use crate::support::*;
 use crate::tools::*;
 
-/// Starts `program args…` with no controlling terminal and stdin closed, as an IDE
-/// starts the AWS CLI, without waiting for it.
-fn started(rig: &Rig, program: &str, args: &[&str]) -> Child {
-    rig.command("setsid")
-        .arg(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn")
+/// What a waiting caller logs (with `AWS_MFA_PROC_LOG=debug`) when another one holds the
+/// prompt: the event the tests wait for instead of sleeping.
+const WAITING: &str = "another aws-mfa-proc is refreshing; waiting";
+
+/// A caller started as an IDE starts the AWS CLI: no controlling terminal, stdin closed.
+/// Its stderr goes to a file the test can read while it runs; it logs at debug level, so
+/// the test sees when it waits for another caller's prompt.
+struct Caller {
+    child: Child,
+    stderr: PathBuf,
 }
 
-/// Waits for `child` (panics after the hang guard); how it ended.
-fn finished(child: Child) -> Run {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(HANG_GUARD) {
-        Ok(out) => {
-            let run = Run::from(out.unwrap());
-            assert_no_secret("stderr", &run.stderr);
-            run
+impl Caller {
+    fn start(rig: &Rig, program: &str, args: &[&str]) -> Caller {
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr = rig.dir().join(format!("caller-{n}.stderr"));
+        let child = rig
+            .command("setsid")
+            .arg(program)
+            .args(args)
+            .env("AWS_MFA_PROC_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("spawn");
+        Caller { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.stderr().contains(WAITING)
+    }
+
+    /// Panics, with its stderr, if the caller has already ended: whatever the test
+    /// waits for will not come.
+    fn assert_running(&mut self, waiting_for: &str) {
+        if let Some(status) = self.child.try_wait().unwrap() {
+            panic!(
+                "a caller ended ({status}) while the test waited for {waiting_for}; its stderr:\n{}",
+                self.stderr()
+            );
         }
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            let stderr = rx
-                .recv_timeout(Duration::from_secs(5))
-                .ok()
-                .and_then(Result::ok)
-                .map(|out| text(&out.stderr))
-                .unwrap_or_default();
-            panic!("a caller hung for {HANG_GUARD:?}; its stderr:\n{stderr}");
+    }
+
+    /// Waits for the caller to end (panics after the hang guard); how it ended.
+    fn finished(self) -> Run {
+        let Caller { child, stderr } = self;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(HANG_GUARD) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                panic!(
+                    "a caller hung for {HANG_GUARD:?}; its stderr:\n{}",
+                    std::fs::read_to_string(&stderr).unwrap_or_default()
+                );
+            }
+        };
+        let run = Run {
+            status: out.status,
+            stdout: text(&out.stdout),
+            stderr: std::fs::read_to_string(&stderr).unwrap(),
+        };
+        assert_no_secret("stderr", &run.stderr);
+        run
+    }
+}
+
+/// Waits until `display` shows an aws-mfa-proc dialog; its window id. Fails at once,
+/// with the caller's stderr, if one of `callers` ends first (a dialog that could not
+/// open, a refusal), and loudly after [`READY_TIMEOUT`].
+fn dialog_of(display: &Display, callers: &mut [Caller]) -> String {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        if let Some(window) = display.dialogs().into_iter().next() {
+            return window;
         }
+        for caller in callers.iter_mut() {
+            caller.assert_running("a dialog");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no dialog appeared within {READY_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until `n` of `callers` wait for another caller's prompt (they logged it).
+fn until_waiting(callers: &mut [Caller], n: usize) {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while callers.iter().filter(|c| c.is_waiting()).count() < n {
+        for caller in callers.iter_mut() {
+            caller.assert_running("callers to wait for the prompt");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} callers did not all wait for the one prompt within {READY_TIMEOUT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -67,16 +141,17 @@ fn an_ide_without_a_terminal_gets_one_dialog_and_the_role() {
     rig.set_env("DISPLAY", display.name());
     rig.moto_start_recording();
 
-    let cli = started(
+    let mut cli = [Caller::start(
         &rig,
         "aws",
         &["sts", "get-caller-identity", "--profile", "production"],
-    );
-    let dialog = display.wait_for_dialog();
+    )];
+    let dialog = dialog_of(&display, &mut cli);
     let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     display.screenshot(&dialog, &shots.join("dialog.png"));
     display.answer(&dialog, "123456");
-    let run = finished(cli);
+    let [cli] = cli;
+    let run = cli.finished();
     assert!(run.status.success(), "{}", run.stderr);
     assert!(
         run.stdout.contains("assumed-role/Role-Name-To-Assume"),
@@ -94,15 +169,15 @@ fn an_ide_without_a_terminal_gets_one_dialog_and_the_role() {
 #[test]
 fn eight_callers_without_a_terminal_share_one_dialog_and_one_sts_call() {
     let (rig, sts, display) = on_a_desktop();
-    let callers: Vec<Child> = (0..8)
-        .map(|_| started(&rig, "aws-mfa-proc", &["--profile", "mfa"]))
+    let mut callers: Vec<Caller> = (0..8)
+        .map(|_| Caller::start(&rig, "aws-mfa-proc", &["--profile", "mfa"]))
         .collect();
-    let dialog = display.wait_for_dialog();
-    // Give every caller time to reach the lock: still one dialog.
-    std::thread::sleep(Duration::from_secs(2));
+    let dialog = dialog_of(&display, &mut callers);
+    // Every other caller has reached the lock and waits: still one dialog.
+    until_waiting(&mut callers, 7);
     assert_eq!(display.dialogs().len(), 1, "one dialog for eight callers");
     display.answer(&dialog, standin::SLOW_CODE);
-    let runs: Vec<Run> = callers.into_iter().map(finished).collect();
+    let runs: Vec<Run> = callers.into_iter().map(Caller::finished).collect();
     for (i, run) in runs.iter().enumerate() {
         assert!(run.status.success(), "caller {i}: {}", run.stderr);
         assert_eq!(
@@ -116,19 +191,19 @@ fn eight_callers_without_a_terminal_share_one_dialog_and_one_sts_call() {
 #[test]
 fn cancelling_the_dialog_stops_every_waiting_caller_and_holds_new_dialogs_back() {
     let (rig, sts, display) = on_a_desktop();
-    let callers: Vec<Child> = (0..3)
-        .map(|_| started(&rig, "aws-mfa-proc", &["--profile", "mfa"]))
+    let mut callers: Vec<Caller> = (0..3)
+        .map(|_| Caller::start(&rig, "aws-mfa-proc", &["--profile", "mfa"]))
         .collect();
-    let dialog = display.wait_for_dialog();
-    std::thread::sleep(Duration::from_secs(1));
+    let dialog = dialog_of(&display, &mut callers);
+    until_waiting(&mut callers, 2);
     let cancelled = Instant::now();
     display.cancel(&dialog);
     for caller in callers {
-        let run = finished(caller);
-        assert!(
-            cancelled.elapsed() < Duration::from_secs(2),
-            "a waiting caller took {:?} to stop",
-            cancelled.elapsed()
+        let run = caller.finished();
+        // Stopped by the cancel, not by waiting out the lock (45 s) or the STS deadline.
+        assert_failed_before_the_sts_deadline(
+            "a caller waiting on a cancelled dialog",
+            cancelled.elapsed(),
         );
         assert_failed_with(&run, &["cancel", "aws-mfa-proc login --profile mfa"]);
     }
@@ -139,7 +214,7 @@ fn cancelling_the_dialog_stops_every_waiting_caller_and_holds_new_dialogs_back()
 
     // A new caller within the minute: no dialog, a fast failure that says why.
     let started_at = Instant::now();
-    let run = finished(started(&rig, "aws-mfa-proc", &["--profile", "mfa"]));
+    let run = Caller::start(&rig, "aws-mfa-proc", &["--profile", "mfa"]).finished();
     assert_failed_before_the_sts_deadline("a caller after a cancel", started_at.elapsed());
     assert_failed_with(
         &run,
@@ -151,10 +226,16 @@ fn cancelling_the_dialog_stops_every_waiting_caller_and_holds_new_dialogs_back()
     );
 
     // login ignores the cooldown.
-    let login = started(&rig, "aws-mfa-proc", &["login", "--profile", "mfa"]);
-    let dialog = display.wait_for_dialog();
+    let mut login = [Caller::start(
+        &rig,
+        "aws-mfa-proc",
+        &["login", "--profile", "mfa"],
+    )];
+    let dialog = dialog_of(&display, &mut login);
     display.answer(&dialog, "123456");
-    assert!(finished(login).status.success());
+    let [login] = login;
+    let login = login.finished();
+    assert!(login.status.success(), "{}", login.stderr);
     assert_eq!(sts.codes(), ["123456"]);
 }
 

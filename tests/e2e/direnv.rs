@@ -1,7 +1,7 @@
 //! `aws-mfa-proc env` in direnv: the one-line .envrc of config-examples/direnv.envrc asks
 //! for a code once, on entering the directory, and exports the session to the shell.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::rig::{Pty, Rig, Run};
 use crate::support::*;
@@ -74,6 +74,22 @@ fn direnv_asks_once_on_entering_and_not_again_on_re_entering() {
     at_the_shell(&mut bash, "aws sts get-caller-identity");
 }
 
+/// Returns once the wall clock is in a later whole second than when called. direnv
+/// compares the watched files' mtimes in whole seconds: a file written after this
+/// differs from one written before, however busy the machine.
+fn until_the_next_whole_second() {
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let now = second();
+    while second() == now {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn direnv_reloads_when_another_terminal_renews_the_session() {
     let rig = Rig::new();
@@ -84,8 +100,7 @@ fn direnv_reloads_when_another_terminal_renews_the_session() {
     let unchanged = at_the_shell(&mut bash, "true");
     assert!(!unchanged.contains("direnv: loading"), "{unchanged}");
 
-    // direnv compares the watched files' mtimes in whole seconds.
-    std::thread::sleep(Duration::from_millis(1100));
+    until_the_next_whole_second();
     login(&rig, "654321");
     let renewed = at_the_shell(&mut bash, "true");
     assert!(renewed.contains("direnv: loading"), "no reload:\n{renewed}");

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 /// The title of every aws-mfa-proc dialog.
 pub const DIALOG_TITLE: &str = "aws-mfa-proc";
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a window or the display may take to appear: generous, for a busy machine; a
+/// deadline that fails loudly, not a timing.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Display {
     name: String,
@@ -73,21 +75,6 @@ impl Display {
             .lines()
             .map(str::to_owned)
             .collect()
-    }
-
-    /// Waits up to 20 s for an aws-mfa-proc dialog; its window id.
-    pub fn wait_for_dialog(&self) -> String {
-        let deadline = Instant::now() + READY_TIMEOUT;
-        loop {
-            if let Some(window) = self.dialogs().into_iter().next() {
-                return window;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no dialog appeared within {READY_TIMEOUT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// Types `text` into `window` and presses Return.

@@ -82,7 +82,7 @@ fn with_no_default_keyring_add_stops_before_asking_and_its_fix_works() {
         .command("sh")
         .args(["-c", fix, "sh", rig.keyring_password()]));
     assert!(fixed.status.success(), "{}", text(&fixed.stderr));
-    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = Instant::now() + HANG_GUARD;
     loop {
         let add = run(rig
             .command("aws-mfa-proc")
