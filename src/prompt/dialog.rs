@@ -6,7 +6,9 @@
 //!   only window: notices (a rejected code) are shown in the next dialog's text;
 //! - no dialog outlives [`DEADLINE`], counted from the first one: it closes, and the
 //!   caller hears `TimedOut`, before a waiting caller's 45 s lock deadline;
-//! - Cancel (or Escape) is `Cancelled`;
+//! - Cancel (or Escape) is `Cancelled`; a dialog that could not be shown (no X server
+//!   at `DISPLAY`, say) is an error naming the cause, never a cancel: only a person
+//!   cancels, and only a person's cancel holds other dialogs back;
 //! - the code comes back on the dialog's stdout; nothing secret is in its argv or
 //!   environment.
 
@@ -121,25 +123,7 @@ impl CodeSource for Dialog {
                 )));
             }
         };
-        match (self.driver, finished.status.code()) {
-            (_, Some(0)) => Ok(finished
-                .stdout
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_string()),
-            (Driver::Zenity, Some(5)) => Err(PromptError::TimedOut(DEADLINE)),
-            (_, Some(1)) => Err(PromptError::Cancelled),
-            _ if finished.stderr_tail.contains("-1712") => Err(PromptError::TimedOut(DEADLINE)),
-            _ if finished.stderr_tail.contains("-128") => Err(PromptError::Cancelled),
-            (_, code) => Err(PromptError::Program(format!(
-                "{} ended with {} ({})",
-                Dialog::program(self.driver),
-                code.map_or("a signal".into(), |c| format!("exit code {c}")),
-                crate::error::clip(&finished.stderr_tail, 200)
-            ))),
-        }
+        judged(self.driver, &finished)
     }
 
     fn tell(&mut self, message: &str) {
@@ -152,5 +136,98 @@ impl CodeSource for Dialog {
 
     fn name(&self) -> String {
         format!("the {} dialog", Dialog::program(self.driver))
+    }
+}
+
+/// What a dialog program's ending means.
+fn judged(driver: Driver, finished: &program::Finished) -> Result<String, PromptError> {
+    let program = Dialog::program(driver);
+    let said = &finished.stderr_tail;
+    match (driver, finished.status.code()) {
+        (_, Some(0)) => Ok(finished
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_string()),
+        _ if never_shown(said) => Err(PromptError::Program(format!(
+            "{program} could not show its dialog ({}); check DISPLAY",
+            crate::error::clip(said, 200)
+        ))),
+        (Driver::Zenity, Some(5)) => Err(PromptError::TimedOut(DEADLINE)),
+        (_, Some(1)) => Err(PromptError::Cancelled),
+        _ if said.contains("-1712") => Err(PromptError::TimedOut(DEADLINE)),
+        _ if said.contains("-128") => Err(PromptError::Cancelled),
+        (_, code) => Err(PromptError::Program(format!(
+            "{program} ended with {} ({})",
+            code.map_or("a signal".into(), |c| format!("exit code {c}")),
+            crate::error::clip(said, 200)
+        ))),
+    }
+}
+
+/// Whether a dialog program's last words say it never reached a display: GTK's
+/// "cannot open display", Qt's "could not connect to display".
+fn never_shown(stderr_tail: &str) -> bool {
+    let said = stderr_tail.to_ascii_lowercase();
+    said.contains("cannot open display")
+        || said.contains("connect to display")
+        || said.contains("cannot connect to x server")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_dialog_that_never_showed_is_an_error_naming_why_and_only_a_person_cancels() {
+        use std::os::unix::process::ExitStatusExt;
+        // (driver, exit code, last stderr line, the outcome's start)
+        let cases = [
+            (Driver::Zenity, 0, "", "Ok 123456"),
+            (Driver::Zenity, 1, "", "Err cancelled"),
+            (
+                Driver::Zenity,
+                1,
+                "(zenity:1): Gtk-WARNING **: 08:17:09.552: cannot open display: :77",
+                "Err zenity could not show its dialog ((zenity:1): Gtk-WARNING **: 08:17:09.552: cannot open display: :77); check DISPLAY",
+            ),
+            (
+                Driver::Kdialog,
+                1,
+                "qt.qpa.xcb: could not connect to display :77",
+                "Err kdialog could not show its dialog",
+            ),
+            (Driver::Zenity, 5, "", "Err no answer"),
+            (
+                Driver::Zenity,
+                3,
+                "oops",
+                "Err zenity ended with exit code 3 (oops)",
+            ),
+            (
+                Driver::Osascript,
+                1,
+                "execution error: User canceled. (-128)",
+                "Err cancelled",
+            ),
+        ];
+        for (driver, code, stderr, expected) in cases {
+            let finished = program::Finished {
+                status: std::process::ExitStatus::from_raw(code << 8),
+                stdout: zeroize::Zeroizing::new("123456\n".into()),
+                stderr_tail: stderr.into(),
+            };
+            let got = match judged(driver, &finished) {
+                Ok(code) => format!("Ok {code}"),
+                Err(e) => format!("Err {e}"),
+            };
+            assert!(
+                got.starts_with(expected),
+                "{driver:?} {code} {stderr:?}: {got}"
+            );
+        }
     }
 }

@@ -71,6 +71,8 @@ pub(crate) enum SessionError {
     ProgramCodeRejected(String, String),
     #[error("{0}")]
     Prompt(PromptError),
+    #[error("{0}, or run `aws-mfa-proc login --profile {1}` in a terminal")]
+    DialogFailed(String, String),
     #[error(
         "no valid MFA code after {TRIES} tries. Wait for a fresh code and run `aws-mfa-proc login --profile {0}`"
     )]
@@ -241,10 +243,10 @@ fn ask_and_exchange(
     let (mut tries, mut empty) = (0, 0);
     while tries < TRIES {
         let answer = deps.codes.ask(&question).map_err(|e| {
-            if matches!(
-                e,
-                PromptError::Interrupted | PromptError::Cancelled | PromptError::TimedOut(_)
-            ) {
+            // Only a person's cancel (or an unanswered dialog) stops the other callers
+            // and holds dialogs back; Ctrl-C at a terminal reaches every caller on it
+            // anyway, and a dialog that never showed was no one's answer.
+            if matches!(e, PromptError::Cancelled | PromptError::TimedOut(_)) {
                 cancels.mark(deps.clock.now());
             }
             match e {
@@ -253,6 +255,9 @@ fn ask_and_exchange(
                 PromptError::TimedOut(_) => SessionError::Unanswered(profile()),
                 e @ (PromptError::NoTerminal(_) | PromptError::Unavailable(_)) => {
                     SessionError::NoPrompt(e.to_string(), profile(), valid_until.clone())
+                }
+                PromptError::Program(why) if deps.codes.kind() == Kind::Dialog => {
+                    SessionError::DialogFailed(why, profile())
                 }
                 other => SessionError::Prompt(other),
             }

@@ -349,3 +349,35 @@ fn a_program_that_prints_a_spent_code_is_asked_again_once_the_next_code_is_due()
     assert_eq!(step(w.clock.now()), step(before) + 1);
     assert!(w.clock.now() - before <= chrono::Duration::seconds(31));
 }
+
+#[test]
+fn only_a_persons_cancel_holds_the_next_dialog_back() {
+    // (how the first prompt ended, whether a dialog 30 s later is held back)
+    let cases = [
+        (Kind::Dialog, PromptError::Cancelled, true),
+        (
+            Kind::Dialog,
+            PromptError::TimedOut(std::time::Duration::from_secs(40)),
+            true,
+        ),
+        (
+            Kind::Dialog,
+            PromptError::Program(
+                "zenity could not show its dialog (cannot open display: :77)".into(),
+            ),
+            false,
+        ),
+        (Kind::Terminal, PromptError::Interrupted, false),
+    ];
+    for (kind, ending, held_back) in cases {
+        let what = ending.to_string();
+        let mut w = World::new(&[]);
+        let mut first = Source::new(kind, vec![Err(ending)]);
+        assert!(w.get_with(&mut first, Mode::Cached).is_err());
+        w.advance(chrono::Duration::seconds(30));
+        let mut dialog = Source::new(Kind::Dialog, vec![Ok("123456")]);
+        let second = w.get_with(&mut dialog, Mode::Cached);
+        assert_eq!(second.is_err(), held_back, "after {what}: {second:?}");
+        assert_eq!(dialog.asked, usize::from(!held_back), "after {what}");
+    }
+}

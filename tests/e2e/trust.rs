@@ -4,7 +4,7 @@
 //! output, and another local user can neither read, block nor redirect anything.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::rig::{Rig, Run};
 use crate::standin;
