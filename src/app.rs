@@ -52,12 +52,12 @@ pub fn main() -> ExitCode {
 pub(crate) fn run(cli: Cli, ctx: &mut Ctx<'_>) -> Result<u8, Error> {
     let inner = cli.command.as_ref().and_then(Command::select);
     ctx.profile = one_profile([
-        inner.and_then(|s| s.name.as_deref()),
-        inner.and_then(|s| s.flags.profile.as_deref()),
+        inner.and_then(|(s, _)| s.name.as_deref()),
+        inner.and_then(|(s, _)| s.profile.as_deref()),
         cli.select.profile.as_deref(),
     ])?;
     ctx.source_profile = one_profile([
-        inner.and_then(|s| s.flags.source_profile.as_deref()),
+        inner.and_then(|(_, source)| source),
         cli.select.source_profile.as_deref(),
         None,
     ])?;

@@ -1,9 +1,12 @@
 //! The command line. Doc comments here are the `--help` text, the shell completions and
 //! the man page (docs/man/aws-mfa-proc.1).
 //!
-//! Invariant: every command that is about a profile takes it the same ways: as the
-//! first word after the command (`login mfa`, `exec production -- cmd`), as
-//! `--profile NAME` after the command, or as `--profile NAME` before it.
+//! Invariants:
+//! - every command that is about a profile takes it the same ways: as the first word
+//!   after the command (`login mfa`, `exec production -- cmd`), as `--profile NAME`
+//!   after the command, or as `--profile NAME` before it;
+//! - a command shows and takes only the options it uses: `--source-profile` only where
+//!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`).
 
 use std::ffi::OsString;
 
@@ -47,10 +50,11 @@ pub(crate) enum Command {
     /// Delete a profile's stored long-term keys, and every session and role made from them
     Remove(Selection),
     /// Ask for an MFA code now and cache a fresh session (e.g. before starting an IDE)
-    Login(Selection),
+    Login(KeySelection),
     /// Forget the cached MFA session, and the roles assumed with it
-    Logout(Selection),
+    Logout(KeySelection),
     /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
+    #[command(mut_arg("name", |a| a.help("Only this profile [default: every profile]")))]
     Status(Selection),
     /// Print the credentials as environment variables, e.g. for direnv:
     /// eval "$(aws-mfa-proc env mfa)"
@@ -86,11 +90,25 @@ pub(crate) struct Selection {
     #[arg(value_name = "PROFILE")]
     pub name: Option<String>,
 
-    #[command(flatten)]
-    pub flags: ProfileFlags,
+    /// The same as PROFILE
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
-/// `--profile` and `--source-profile`, which may also stand before the command word.
+/// The selection of a command that fetches credentials, which may take the long-term
+/// keys from ~/.aws/credentials instead of the keychain.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct KeySelection {
+    #[command(flatten)]
+    pub select: Selection,
+
+    /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
+    /// instead of the keychain
+    #[arg(long, value_name = "SRC")]
+    pub source_profile: Option<String>,
+}
+
+/// `--profile` and `--source-profile` before the command word, or with no command.
 #[derive(Clone, Debug, Default, Args)]
 pub(crate) struct ProfileFlags {
     /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
@@ -142,9 +160,12 @@ pub(crate) enum ReportFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("name", |a| a.help(
+    "The role profile [default: the one role profile that chains from the only profile whose credential_process runs aws-mfa-proc]"
+)))]
 pub(crate) struct ConsoleArgs {
     #[command(flatten)]
-    pub select: Selection,
+    pub select: KeySelection,
     /// The console page: a service (s3, ec2), or a path as given
     /// (ec2/home?region=eu-west-1#Instances) [default: the console home]
     #[arg(long)]
@@ -161,7 +182,7 @@ pub(crate) struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub(crate) struct EnvArgs {
     #[command(flatten)]
-    pub select: Selection,
+    pub select: KeySelection,
     /// Output syntax
     #[arg(long, value_enum, default_value_t = EnvFormat::Sh)]
     pub format: EnvFormat,
@@ -170,26 +191,28 @@ pub(crate) struct EnvArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ExecArgs {
     #[command(flatten)]
-    pub select: Selection,
+    pub select: KeySelection,
     /// The program and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 
 impl Command {
-    /// The profile selection given after the command word, if the command takes one.
-    pub(crate) fn select(&self) -> Option<&Selection> {
+    /// The profile selection given after the command word, if the command takes one,
+    /// and its `--source-profile`, if it takes that too.
+    pub(crate) fn select(&self) -> Option<(&Selection, Option<&str>)> {
         match self {
-            Command::Remove(s) | Command::Login(s) | Command::Logout(s) | Command::Status(s) => {
-                Some(s)
+            Command::Login(k)
+            | Command::Logout(k)
+            | Command::Env(EnvArgs { select: k, .. })
+            | Command::Exec(ExecArgs { select: k, .. })
+            | Command::Console(ConsoleArgs { select: k, .. }) => {
+                Some((&k.select, k.source_profile.as_deref()))
             }
+            Command::Remove(s) | Command::Status(s) | Command::Rotate(s) => Some((s, None)),
             Command::Add(AddArgs { select, .. })
-            | Command::Env(EnvArgs { select, .. })
-            | Command::Exec(ExecArgs { select, .. })
             | Command::Import(ImportArgs { select, .. })
-            | Command::Doctor(DoctorArgs { select, .. })
-            | Command::Console(ConsoleArgs { select, .. })
-            | Command::Rotate(select) => Some(select),
+            | Command::Doctor(DoctorArgs { select, .. }) => Some((select, None)),
             Command::Setup | Command::Completions { .. } => None,
         }
     }

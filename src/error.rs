@@ -28,6 +28,9 @@ pub(crate) enum Error {
     Session(String, SessionError),
     #[error("profile `{0}`: {1}")]
     Keychain(String, StoreError),
+    /// The keychain failed before any profile was chosen (`setup`).
+    #[error("{0}")]
+    Store(StoreError),
     #[error("profile `{0}`: {1}")]
     Runtime(String, RuntimeError),
     #[error("{0}")]

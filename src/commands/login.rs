@@ -2,12 +2,12 @@
 //! that has no terminal).
 
 use super::Ctx;
-use crate::cli::Selection;
+use crate::cli::KeySelection;
 use crate::credentials::iso8601;
 use crate::error::Error;
 use crate::session::Mode;
 
-pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
+pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
     let target = ctx.target()?;
     let served = ctx.credentials(&target, Mode::Refresh)?;
     ctx.terminal.tell(&format!(

@@ -3,12 +3,12 @@
 
 use super::Ctx;
 use crate::cache;
-use crate::cli::Selection;
+use crate::cli::KeySelection;
 use crate::config::Target;
 use crate::error::Error;
 use crate::output;
 
-pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
+pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
     let target = ctx.target()?;
     let mfa = &target.mfa().profile;
     let mut targets = vec![target.clone(), Target::Session(target.mfa().clone())];

@@ -29,10 +29,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
             "setup asks questions at a terminal and there is none ({e}); run it in a terminal, or use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)"
         ))
     })?;
-    ctx.cache
-        .vault
-        .check()
-        .map_err(|e| Error::Keychain("setup".into(), e))?;
+    ctx.cache.vault.check().map_err(Error::Store)?;
     let paths = Paths::locate(ctx.env);
     let existing = Config::load(ctx.env).map_err(|source| Error::Config {
         profile: None,
