@@ -19,8 +19,10 @@
 //!   [`crate::loopback`]); another user's is refused, reported on stderr, and the
 //!   browser is still waited for, until [`BROWSER_PATIENCE`];
 //! - "Opened" is said only after this user's browser fetched the one-time address;
-//! - the partition's own hosts (aws, aws-cn, aws-us-gov); `AWS_MFA_PROC_SIGNIN_ENDPOINT`
-//!   replaces the sign-in base URL (private partitions, tests).
+//! - the role's credentials go only to a sign-in endpoint that
+//!   [`crate::aws::check_signin`] allows: the partition's own (aws, aws-cn,
+//!   aws-us-gov); `AWS_MFA_PROC_SIGNIN_ENDPOINT` or the profile's
+//!   `aws_mfa_proc_signin_endpoint` may replace it within that rule.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,10 +30,10 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use super::Ctx;
-use crate::aws::url_encode;
+use crate::aws::{check_signin, url_encode};
 use crate::cli::ConsoleArgs;
-use crate::config::Target;
-use crate::error::Error;
+use crate::config::{RoleSettings, SIGNIN_ENDPOINT_KEY, Target};
+use crate::error::{Error, one_line};
 use crate::loopback::{Listener, Refused};
 use crate::output;
 use crate::runtime::RuntimeDir;
@@ -41,6 +43,8 @@ use crate::session::Mode;
 const BROWSER_PATIENCE: Duration = Duration::from_secs(60);
 /// How long one connection has to send its request line and headers.
 const REQUEST_PATIENCE: Duration = Duration::from_secs(10);
+/// Replaces the partition's sign-in base URL, within [`check_signin`]'s rule.
+const SIGNIN_VARIABLE: &str = "AWS_MFA_PROC_SIGNIN_ENDPOINT";
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
     let mut target = ctx.target()?;
@@ -86,12 +90,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
         )));
     }
     let (signin, console) = hosts(role.role_arn.split(':').nth(1).unwrap_or("aws"));
-    let served = ctx.credentials(&target, Mode::Cached)?;
-    let signin = ctx
-        .env
-        .var("AWS_MFA_PROC_SIGNIN_ENDPOINT")
-        .unwrap_or_else(|| signin.to_string());
+    let signin = signin_endpoint(ctx, role, signin)?;
     let signin = signin.trim_end_matches('/');
+    let served = ctx.credentials(&target, Mode::Cached)?;
     let token = Zeroizing::new(
         ctx.aws
             .signin_token(signin, &served.credentials)
@@ -133,6 +134,29 @@ fn hosts(partition: &str) -> (&'static str, &'static str) {
         ),
         _ => ("https://signin.aws.amazon.com", "console.aws.amazon.com"),
     }
+}
+
+/// The sign-in base URL: `AWS_MFA_PROC_SIGNIN_ENDPOINT`, else the profile's
+/// `aws_mfa_proc_signin_endpoint`, else the partition's `default`; refused unless
+/// [`check_signin`] lets it receive the role's credentials.
+fn signin_endpoint(ctx: &Ctx<'_>, role: &RoleSettings, default: &str) -> Result<String, Error> {
+    let named = ctx
+        .config()?
+        .value(&role.profile, SIGNIN_ENDPOINT_KEY)
+        .map(str::to_string);
+    let (from, url) = match (ctx.env.var(SIGNIN_VARIABLE), &named) {
+        (Some(url), _) => (SIGNIN_VARIABLE.to_string(), url),
+        (None, Some(url)) => (format!("`{SIGNIN_ENDPOINT_KEY}`"), url.clone()),
+        (None, None) => return Ok(default.to_string()),
+    };
+    check_signin(&url, named.as_deref()).map_err(|why| {
+        Error::Input(format!(
+            "profile `{}`: the sign-in endpoint {from} = {} would be sent the role's credentials, and is refused: {why}. Fix: unset {SIGNIN_VARIABLE}, or name an https endpoint you trust in the profile with `{SIGNIN_ENDPOINT_KEY} = https://…`",
+            role.profile,
+            one_line(&url, 100)
+        ))
+    })?;
+    Ok(url)
 }
 
 /// Hands the browser a private page that redirects to a one-time local address, which

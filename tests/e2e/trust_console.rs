@@ -1,13 +1,14 @@
 //! `console` against the people it must not serve (issue #17, items 1, 2 and 8):
 //! another local user racing the browser for the sign-in, a same-user client that
-//! sends too much or too slowly.
+//! sends too much or too slowly, and a sign-in endpoint variable from a `.env` that
+//! would send the role's credentials elsewhere.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::console::{Federation, SIGNIN_TOKEN, browser_with, query_of};
+use crate::console::{Federation, SIGNIN_TOKEN, browser, browser_with, query_of};
 use crate::rig::Rig;
 use crate::support::*;
 
@@ -324,4 +325,78 @@ fn wait_for_output(mut child: Child) -> std::process::Output {
         std::thread::sleep(Duration::from_millis(50));
     }
     child.wait_with_output().unwrap()
+}
+
+/// A listener that takes connections and drops them: a host that must never be sent
+/// anything (it plays one elsewhere, at 127.0.0.2).
+fn sink() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.2:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (address, count)
+}
+
+#[test]
+fn the_sign_in_endpoint_variable_cannot_send_the_role_s_credentials_elsewhere() {
+    let elsewhere = Federation::start_on("127.0.0.2");
+    let (named_host, named_count) = sink();
+    let mut rig = Rig::new();
+    configured(&rig);
+    rig.set_env("BROWSER", browser(&rig));
+    production_at_the_terminal(&rig, "123456");
+    let named = format!("https://{named_host}");
+
+    // (AWS_MFA_PROC_SIGNIN_ENDPOINT, what the role profile names, refused)
+    let cases: Vec<(String, Option<&str>, bool)> = vec![
+        (elsewhere.url.clone(), None, true),
+        ("https://signin.evil.example".into(), None, true),
+        (
+            "https://signin.aws.amazon.com.evil.example".into(),
+            None,
+            true,
+        ),
+        (
+            "https://signin.aws.amazon.com@evil.example".into(),
+            None,
+            true,
+        ),
+        (elsewhere.url.clone(), Some(&named), true),
+        // Named in the profile: accepted (this stand-in speaks no TLS, so the call
+        // then fails, at the network).
+        (named.clone(), Some(&named), false),
+    ];
+    for (variable, in_profile, refused) in cases {
+        let config = match in_profile {
+            Some(url) => format!("{CONFIG}aws_mfa_proc_signin_endpoint = {url}\n"),
+            None => CONFIG.to_string(),
+        };
+        rig.write_config(&config);
+        rig.set_env("AWS_MFA_PROC_SIGNIN_ENDPOINT", variable.clone());
+        let out = detached(&rig, "aws-mfa-proc", &["console", "production", "--print"]);
+        let message = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{variable}: {message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert_eq!(text(&out.stdout), "", "{variable}");
+        let was_refused = message.contains("AWS_MFA_PROC_SIGNIN_ENDPOINT")
+            && message.contains("is refused")
+            && message.contains("aws_mfa_proc_signin_endpoint");
+        assert_eq!(
+            was_refused, refused,
+            "{variable} ({in_profile:?}): {message}"
+        );
+    }
+    assert_eq!(
+        elsewhere.sessions.lock().unwrap().len(),
+        0,
+        "the role's credentials went to {}",
+        elsewhere.url
+    );
+    assert!(named_count.load(std::sync::atomic::Ordering::SeqCst) > 0);
 }
