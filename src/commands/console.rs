@@ -218,7 +218,8 @@ fn open_in_browser(ctx: &Ctx<'_>, profile: &str, url: &str) -> Result<(), Error>
         }
     }
     Err(Error::Input(format!(
-        "the browser did not open the sign-in page within {} s; use --print",
+        "profile `{profile}`: the browser did not open the sign-in page {} within {} s (a sandboxed browser, such as a snap, may not be allowed to read it); use --print",
+        page.url(),
         BROWSER_PATIENCE.as_secs()
     )))
 }
