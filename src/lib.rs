@@ -30,6 +30,7 @@ mod harden;
 mod kernel;
 mod lock;
 mod log;
+mod loopback;
 mod output;
 mod prompt;
 mod runtime;

@@ -15,6 +15,7 @@
 //!   never forwarded to our logs.
 
 mod client;
+mod endpoint;
 mod http;
 mod iam;
 mod sts;
@@ -29,6 +30,7 @@ use crate::config::{RoleSettings, Settings};
 use crate::credentials::{LongTermKeys, SessionCredentials};
 
 pub(crate) use client::OVERALL_TIMEOUT;
+pub(crate) use endpoint::check_signin;
 pub(crate) use http::url_encode;
 
 /// Where a service is reached: its region, and an endpoint that overrides it.

@@ -10,28 +10,41 @@
 //!   naming the role profiles that chain from it; there is no fallback to
 //!   GetFederationToken with the long-term keys (it would drop MFA);
 //! - the sign-in URL is a credential: it goes to stdout only with `--print`; otherwise
-//!   the browser is handed a one-time local address (`http://127.0.0.1:PORT/NONCE`)
-//!   that redirects to it once, so it never appears in any program's argv;
-//! - the partition's own hosts (aws, aws-cn, aws-us-gov); `AWS_MFA_PROC_SIGNIN_ENDPOINT`
-//!   replaces the sign-in base URL (private partitions, tests).
+//!   the browser is handed a page that only this user can read (0600, in a private
+//!   directory in memory: the runtime directory on tmpfs, else a new private directory
+//!   in /dev/shm, never a disk directory) holding only a one-time local address
+//!   (`http://127.0.0.1:PORT/NONCE`) that redirects to the URL once. So neither the URL
+//!   nor the address is in any program's argv, and the page is removed after use;
+//! - the local listener answers only connections from this user's processes (see
+//!   [`crate::loopback`]); another user's is refused, reported on stderr, and the
+//!   browser is still waited for, until [`BROWSER_PATIENCE`];
+//! - "Opened" is said only after this user's browser fetched the one-time address;
+//! - the role's credentials go only to a sign-in endpoint that
+//!   [`crate::aws::check_signin`] allows: the partition's own (aws, aws-cn,
+//!   aws-us-gov); `AWS_MFA_PROC_SIGNIN_ENDPOINT` or the profile's
+//!   `aws_mfa_proc_signin_endpoint` may replace it within that rule.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
 use super::Ctx;
-use crate::aws::url_encode;
+use crate::aws::{check_signin, url_encode};
 use crate::cli::ConsoleArgs;
-use crate::config::Target;
-use crate::error::Error;
+use crate::config::{RoleSettings, SIGNIN_ENDPOINT_KEY, Target};
+use crate::error::{Error, one_line};
+use crate::loopback::{Listener, Refused};
 use crate::output;
+use crate::runtime::RuntimeDir;
 use crate::session::Mode;
 
 /// How long the browser has to fetch the one-time address.
 const BROWSER_PATIENCE: Duration = Duration::from_secs(60);
+/// How long one connection has to send its request line and headers.
+const REQUEST_PATIENCE: Duration = Duration::from_secs(10);
+/// Replaces the partition's sign-in base URL, within [`check_signin`]'s rule.
+const SIGNIN_VARIABLE: &str = "AWS_MFA_PROC_SIGNIN_ENDPOINT";
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
     let mut target = ctx.target()?;
@@ -76,13 +89,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
             crate::error::clip(&region, 40)
         )));
     }
-    let served = ctx.credentials(&target, Mode::Cached)?;
     let (signin, console) = hosts(role.role_arn.split(':').nth(1).unwrap_or("aws"));
-    let signin = ctx
-        .env
-        .var("AWS_MFA_PROC_SIGNIN_ENDPOINT")
-        .unwrap_or_else(|| signin.to_string());
+    let signin = signin_endpoint(ctx, role, signin)?;
     let signin = signin.trim_end_matches('/');
+    let served = ctx.credentials(&target, Mode::Cached)?;
     let token = Zeroizing::new(
         ctx.aws
             .signin_token(signin, &served.credentials)
@@ -103,7 +113,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
         output::report(ctx.out, &url);
         return Ok(0);
     }
-    open_in_browser(ctx, &url)?;
+    open_in_browser(ctx, &role.profile, &url)?;
     output::report(
         ctx.out,
         &format!(
@@ -126,61 +136,179 @@ fn hosts(partition: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// Hands the browser a one-time local address that redirects to `url`, and waits
-/// until it has been fetched.
-fn open_in_browser(ctx: &Ctx<'_>, url: &str) -> Result<(), Error> {
-    let failed = |e: std::io::Error| {
+/// The sign-in base URL: `AWS_MFA_PROC_SIGNIN_ENDPOINT`, else the profile's
+/// `aws_mfa_proc_signin_endpoint`, else the partition's `default`; refused unless
+/// [`check_signin`] lets it receive the role's credentials.
+fn signin_endpoint(ctx: &Ctx<'_>, role: &RoleSettings, default: &str) -> Result<String, Error> {
+    let named = ctx
+        .config()?
+        .value(&role.profile, SIGNIN_ENDPOINT_KEY)
+        .map(str::to_string);
+    let (from, url) = match (ctx.env.var(SIGNIN_VARIABLE), &named) {
+        (Some(url), _) => (SIGNIN_VARIABLE.to_string(), url),
+        (None, Some(url)) => (format!("`{SIGNIN_ENDPOINT_KEY}`"), url.clone()),
+        (None, None) => return Ok(default.to_string()),
+    };
+    check_signin(&url, named.as_deref()).map_err(|why| {
         Error::Input(format!(
-            "cannot serve the sign-in link to the browser: {e}; use --print"
+            "profile `{}`: the sign-in endpoint {from} = {} would be sent the role's credentials, and is refused: {why}. Fix: unset {SIGNIN_VARIABLE}, or name an https endpoint you trust in the profile with `{SIGNIN_ENDPOINT_KEY} = https://…`",
+            role.profile,
+            one_line(&url, 100)
+        ))
+    })?;
+    Ok(url)
+}
+
+/// Hands the browser a private page that redirects to a one-time local address, which
+/// redirects to `url`; waits until this user's browser has fetched it.
+fn open_in_browser(ctx: &Ctx<'_>, profile: &str, url: &str) -> Result<(), Error> {
+    let failed = |e: &dyn std::fmt::Display| {
+        Error::Input(format!(
+            "profile `{profile}`: cannot serve the sign-in link to the browser: {e}; use --print"
         ))
     };
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(failed)?;
+    let listener = Listener::bind().map_err(|e| failed(&e))?;
     let nonce = nonce()?;
-    let local = format!("http://{}/{nonce}", listener.local_addr().map_err(failed)?);
+    let local = format!("http://127.0.0.1:{}/{nonce}", listener.port());
+    let page = Page::write(ctx, &local).map_err(|e| failed(&e))?;
     let browsers: Vec<String> = match ctx.env.var("BROWSER") {
         Some(list) => list.split(':').map(str::to_string).collect(),
         None if cfg!(target_os = "macos") => vec!["open".into()],
         None if cfg!(windows) => vec!["explorer".into()],
         None => vec!["xdg-open".into()],
     };
-    let started = browsers.iter().any(|browser| launch(browser, &local));
+    let started = browsers.iter().any(|browser| launch(browser, &page.url()));
     if !started {
         return Err(Error::Input(format!(
             "could not start a browser ({}); set BROWSER, or use --print",
             browsers.join(", ")
         )));
     }
-    listener.set_nonblocking(true).map_err(failed)?;
     let deadline = Instant::now() + BROWSER_PATIENCE;
-    while Instant::now() < deadline {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let _ = stream.set_nonblocking(false);
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut line = String::new();
-                let _ = BufReader::new(&stream).read_line(&mut line);
-                let mut stream = stream;
-                if line.split_whitespace().nth(1) == Some(&format!("/{nonce}")) {
-                    let answer = Zeroizing::new(format!(
-                        "HTTP/1.1 302 Found\r\nLocation: {url}\r\nCache-Control: no-store\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    ));
-                    let _ = stream.write_all(answer.as_bytes());
-                    return Ok(());
-                }
-                let _ = stream.write_all(
-                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    let mut refused = |r: Refused| {
+        let who = r
+            .uid
+            .map_or("a process whose owner cannot be found".into(), |uid| {
+                format!("another user (uid {uid})")
+            });
+        crate::log::notice(&format!(
+            "refused a connection to the console sign-in page from {who}, port {}; still waiting for your browser",
+            r.peer.port()
+        ));
+    };
+    let wanted = format!("/{nonce}");
+    while let Some(mut connection) = listener
+        .accept_own(deadline, &mut refused)
+        .map_err(|e| failed(&e))?
+    {
+        match connection.read_request(REQUEST_PATIENCE) {
+            Ok(request) if request.method == "GET" && request.path == wanted => {
+                let _ = connection.respond(
+                    "302 Found",
+                    &[("Location", url), ("Cache-Control", "no-store")],
+                    b"",
                 );
+                drop(page);
+                return Ok(());
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(50))
+            Ok(_) => {
+                let _ = connection.respond("404 Not Found", &[], b"");
             }
-            Err(e) => return Err(failed(e)),
+            Err(e) => crate::debug!("a connection to the console sign-in page: {e}"),
         }
     }
     Err(Error::Input(format!(
-        "the browser did not open the sign-in page within {} s; use --print",
+        "profile `{profile}`: the browser did not open the sign-in page {} within {} s (a sandboxed browser, such as a snap, may not be allowed to read it); use --print",
+        page.url(),
         BROWSER_PATIENCE.as_secs()
     )))
+}
+
+/// The page the browser is handed: 0600, in a private directory in memory, holding
+/// only the one-time local address; removed (with its directory, if made for it) on
+/// drop.
+struct Page<'a> {
+    dir: Option<PageDir<'a>>,
+    name: String,
+}
+
+enum PageDir<'a> {
+    Runtime(&'a RuntimeDir),
+    Own(RuntimeDir),
+}
+
+impl PageDir<'_> {
+    fn get(&self) -> &RuntimeDir {
+        match self {
+            PageDir::Runtime(dir) => dir,
+            PageDir::Own(dir) => dir,
+        }
+    }
+}
+
+/// Shared memory, where the page goes when the runtime directory is on disk.
+const SHM: &str = "/dev/shm";
+
+impl<'a> Page<'a> {
+    fn write(ctx: &'a Ctx<'_>, local: &str) -> Result<Page<'a>, String> {
+        let dir = match ctx.runtime.dir() {
+            Ok(dir) if in_memory(dir) => PageDir::Runtime(dir),
+            _ => {
+                let prefix = format!("aws-mfa-proc-console-{}", std::process::id());
+                let own = RuntimeDir::create_private(std::path::Path::new(SHM), &prefix).map_err(
+                    |e| format!("no private directory in memory for the sign-in page ({e})"),
+                )?;
+                if !in_memory(&own) {
+                    own.remove_dir();
+                    return Err(format!(
+                        "{SHM} is not in memory, and the sign-in page goes on no disk"
+                    ));
+                }
+                PageDir::Own(own)
+            }
+        };
+        let page = Page {
+            dir: Some(dir),
+            name: format!("console-{}.html", std::process::id()),
+        };
+        let html = format!(
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\"><meta http-equiv=\"refresh\" content=\"0;url={local}\"><title>AWS console sign-in</title></head>\n<body><p><a href=\"{local}\">Continue to the AWS console</a></p></body></html>\n"
+        );
+        page.dir()
+            .write_file(&page.name, html.as_bytes())
+            .map_err(|e| format!("cannot write the sign-in page: {e}"))?;
+        Ok(page)
+    }
+
+    fn dir(&self) -> &RuntimeDir {
+        self.dir.as_ref().expect("until dropped").get()
+    }
+
+    /// `file:///…`, for the browser.
+    fn url(&self) -> String {
+        let path = self.dir().file_path(&self.name);
+        let encoded: Vec<String> = path.to_string_lossy().split('/').map(url_encode).collect();
+        format!("file://{}", encoded.join("/"))
+    }
+}
+
+impl Drop for Page<'_> {
+    fn drop(&mut self) {
+        match self.dir.take() {
+            Some(PageDir::Runtime(dir)) => {
+                let _ = dir.remove(&self.name);
+            }
+            Some(PageDir::Own(dir)) => dir.remove_dir(),
+            None => {}
+        }
+    }
+}
+
+/// Whether a page in `dir` stays off any disk. Off Linux there is no tmpfs to count on;
+/// the private runtime directory is used, and the page holds only an address that is
+/// dead once used or once the command ends.
+fn in_memory(dir: &RuntimeDir) -> bool {
+    dir.in_memory() || cfg!(not(target_os = "linux"))
 }
 
 /// Starts `browser` (a command, `%s` standing for the address) on `address`; `true`

@@ -268,6 +268,11 @@ impl Config {
         )
     }
 
+    /// `key` in `profile`, as written.
+    pub(crate) fn value(&self, profile: &str, key: &str) -> Option<&str> {
+        self.profiles.get_profile(profile)?.get(key)
+    }
+
     /// `profile`'s credential_process line, if it has one.
     pub(crate) fn credential_process(&self, profile: &str) -> Option<&str> {
         self.profiles

@@ -39,6 +39,10 @@ pub(crate) const PROMPT_KEY: &str = "aws_mfa_proc_prompt";
 /// In the helper profile: the YubiKey OATH account that holds the code.
 pub(crate) const YKMAN_ACCOUNT_KEY: &str = "aws_mfa_proc_ykman_account";
 
+/// In a role profile: a sign-in endpoint other than the partition's (a private
+/// partition); `AWS_MFA_PROC_SIGNIN_ENDPOINT` may then name its host too.
+pub(crate) const SIGNIN_ENDPOINT_KEY: &str = "aws_mfa_proc_signin_endpoint";
+
 /// A way to ask for a code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Driver {

@@ -10,18 +10,23 @@ use crate::rig::Rig;
 use crate::support::*;
 use crate::tools::*;
 
-const SIGNIN_TOKEN: &str = "standinSigninTokenForTheConsole";
+pub const SIGNIN_TOKEN: &str = "standinSigninTokenForTheConsole";
 
 /// The federation endpoint's `getSigninToken`: records each `Session` (decoded JSON)
 /// and answers with [`SIGNIN_TOKEN`].
-struct Federation {
-    url: String,
-    sessions: Arc<Mutex<Vec<serde_json::Value>>>,
+pub struct Federation {
+    pub url: String,
+    pub sessions: Arc<Mutex<Vec<serde_json::Value>>>,
 }
 
 impl Federation {
-    fn start() -> Federation {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    pub fn start() -> Federation {
+        Federation::start_on("127.0.0.1")
+    }
+
+    /// On another loopback address (`127.0.0.2`), which plays a host elsewhere.
+    pub fn start_on(ip: &str) -> Federation {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let sessions = Arc::new(Mutex::new(Vec::new()));
         let seen = sessions.clone();
@@ -29,7 +34,9 @@ impl Federation {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut request = String::new();
-                reader.read_line(&mut request).unwrap();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
                 let mut header = String::new();
                 while reader.read_line(&mut header).unwrap_or(0) > 2 {
                     header.clear();
@@ -61,7 +68,7 @@ impl Federation {
 }
 
 /// The decoded query parameters of `/path?a=b&c=d`.
-fn query_of(target: &str) -> std::collections::HashMap<String, String> {
+pub fn query_of(target: &str) -> std::collections::HashMap<String, String> {
     let query = target.split_once('?').map_or("", |(_, q)| q);
     query
         .split('&')
@@ -93,28 +100,71 @@ fn decode(text: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// A BROWSER that notes its arguments, then fetches the address it was given once,
-/// without following the redirect, and notes where it was sent.
-fn browser(rig: &Rig) -> String {
-    let script = rig.dir().join("browser");
+/// A BROWSER that notes its argument (`browser-args`); given a page (`file://…`), notes
+/// what it saw of it (`browser-page.json`: its one-time addresses, modes, file system)
+/// and takes the address in it; writes the address's port to `PORT_DIR/browser-port`;
+/// waits for `GATE` (if not `-`); then fetches the address once, without following
+/// the redirect, and notes where it was sent (`browser-location`).
+pub fn browser(rig: &Rig) -> String {
+    browser_with(rig, rig.dir(), None)
+}
+
+pub fn browser_with(
+    rig: &Rig,
+    port_dir: &std::path::Path,
+    gate: Option<&std::path::Path>,
+) -> String {
+    let script = rig.dir().join("browser.py");
+    std::fs::write(&script, BROWSER).unwrap();
+    let wrapper = rig.dir().join("browser");
     std::fs::write(
-        &script,
+        &wrapper,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" > {dir}/browser-args\nexec {python} -c '\
-import sys, http.client, urllib.parse as u
-p = u.urlsplit(sys.argv[1])
-c = http.client.HTTPConnection(p.netloc, timeout=10)
-c.request(\"GET\", p.path)
-open(sys.argv[2], \"w\").write(c.getresponse().getheader(\"Location\") or \"\")
-' \"$1\" {dir}/browser-location\n",
+            "#!/bin/sh\nexec {python} {script} \"$1\" {dir} {port_dir} {gate}\n",
+            python = rig.python().display(),
+            script = script.display(),
             dir = rig.dir().display(),
-            python = rig.python().display()
+            port_dir = port_dir.display(),
+            gate = gate.map_or("-".into(), |g| g.display().to_string()),
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    script.to_str().unwrap().to_string()
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    wrapper.to_str().unwrap().to_string()
 }
+
+const BROWSER: &str = r#"
+import json, os, re, subprocess, sys, time, http.client, urllib.parse as u
+arg, out, port_dir, gate = sys.argv[1:5]
+open(out + "/browser-args", "w").write(arg + "\n")
+target = arg
+if arg.startswith("file://"):
+    path = u.unquote(u.urlsplit(arg).path)
+    page = open(path).read()
+    urls = sorted(set(re.findall(r"http://[^\"'<> ]+", page)))
+    json.dump({
+        "urls": urls,
+        "mode": oct(os.stat(path).st_mode & 0o777),
+        "dir_mode": oct(os.stat(os.path.dirname(path)).st_mode & 0o777),
+        "fs": subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip(),
+        "page": page,
+    }, open(out + "/browser-page.json", "w"))
+    target = urls[0]
+open(port_dir + "/browser-port.tmp", "w").write(str(u.urlsplit(target).port))
+os.chmod(port_dir + "/browser-port.tmp", 0o644)
+os.rename(port_dir + "/browser-port.tmp", port_dir + "/browser-port")
+deadline = time.time() + 60
+while gate != "-" and not os.path.exists(gate) and time.time() < deadline:
+    time.sleep(0.05)
+p = u.urlsplit(target)
+c = http.client.HTTPConnection(p.netloc, timeout=60)
+c.request("GET", p.path)
+open(out + "/browser-location", "w").write(c.getresponse().getheader("Location") or "")
+"#;
 
 #[test]
 fn one_code_serves_the_cli_and_the_console_signed_in_as_the_role() {
@@ -131,9 +181,16 @@ fn one_code_serves_the_cli_and_the_console_signed_in_as_the_role() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Opened the AWS console as `production`"));
 
-    // The browser was handed a one-time local address, never the sign-in URL itself.
+    // The browser was handed a page holding a one-time local address, never the
+    // sign-in URL itself.
     let args = std::fs::read_to_string(rig.dir().join("browser-args")).unwrap();
-    let local = args.trim();
+    assert!(args.starts_with("file:///"), "{args}");
+    assert!(!args.contains("SigninToken"), "{args}");
+    let page: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rig.dir().join("browser-page.json")).unwrap())
+            .unwrap();
+    assert_eq!(page["urls"].as_array().unwrap().len(), 1, "{page}");
+    let local = page["urls"][0].as_str().unwrap();
     assert!(local.starts_with("http://127.0.0.1:"), "{local}");
     assert_eq!(
         local.rsplit('/').next().unwrap().len(),
