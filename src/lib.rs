@@ -18,6 +18,7 @@ mod aws;
 mod cache;
 mod cancel;
 mod cli;
+mod cli_cache;
 mod codes;
 mod commands;
 mod config;

@@ -1,5 +1,6 @@
 //! `logout`: forget the profile's MFA session and every role assumed with it (the
-//! profile's own, and those of the other role profiles on the same MFA profile).
+//! profile's own, and those of the other role profiles on the same MFA profile), and
+//! the AWS CLI's own cached copies of those roles (`~/.aws/cli/cache`).
 
 use super::Ctx;
 use crate::cache;
@@ -12,7 +13,14 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
     let target = ctx.target()?;
     let mfa = &target.mfa().profile;
     let mut targets = vec![target.clone(), Target::Session(target.mfa().clone())];
+    let mut role_arns: Vec<String> = Vec::new();
     if let Ok(config) = ctx.config() {
+        role_arns.extend(
+            config
+                .roles_from(mfa)
+                .into_iter()
+                .filter_map(|name| config.value(name, "role_arn").map(str::to_owned)),
+        );
         targets.extend(
             config
                 .helper_profiles()
@@ -31,13 +39,19 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
         .cache
         .forget_session(&settings.keys, &settings.mfa_serial, &named)
         .map_err(|e| Error::Keychain(target.profile().to_string(), e))?;
-    output::report(
-        ctx.out,
-        &if forgotten > 0 {
-            format!("Forgot the MFA session of `{mfa}` and the roles assumed with it")
-        } else {
-            format!("There was no cached session for `{}`", target.profile())
-        },
-    );
+    let arns: Vec<&str> = role_arns.iter().map(String::as_str).collect();
+    let cli_copies =
+        crate::cli_cache::dir(ctx.env).map_or(0, |dir| crate::cli_cache::forget_roles(&dir, &arns));
+    let mut said = if forgotten > 0 {
+        format!("Forgot the MFA session of `{mfa}` and the roles assumed with it")
+    } else {
+        format!("There was no cached session for `{}`", target.profile())
+    };
+    if cli_copies > 0 {
+        said.push_str(&format!(
+            "; removed the AWS CLI's cached credentials of {cli_copies} role(s) from ~/.aws/cli/cache"
+        ));
+    }
+    output::report(ctx.out, &said);
     Ok(0)
 }
