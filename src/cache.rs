@@ -426,6 +426,32 @@ impl Cache {
         Ok(forgotten)
     }
 
+    /// Why nothing more fits in the kernel keyring, if its quota is full, and whether
+    /// that stops caching altogether (the keyutils backend) or only the fast copies.
+    pub(crate) fn quota_full(&self) -> Option<(bool, String)> {
+        let keyutils = matches!(self.tier, Tier::Store)
+            || self.vault.backend().is_ok_and(|b| b == Backend::Keyutils);
+        if matches!(self.tier, Tier::Off) && !keyutils {
+            return None;
+        }
+        let full = self.kernel.quota()?.full()?;
+        Some(if keyutils {
+            (
+                true,
+                format!(
+                    "the kernel keyring's quota is full, so no session can be cached and every call asks for a code: {full}"
+                ),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "the kernel keyring's quota is full, so cache hits ask the keychain (~15 ms instead of ~1 ms): {full}"
+                ),
+            )
+        })
+    }
+
     /// Whether cache hits will be fast: what serves them, or why the keychain must.
     pub(crate) fn probe_kernel(&self) -> Result<String, String> {
         let slow = "every cache hit asks the keychain (a Secret Service read costs ~15 ms; a kernel copy ~1 ms)";
@@ -692,6 +718,29 @@ mod tests {
             cache.vault.get_record::<SessionCredentials>(old).unwrap(),
             Lookup::Missing
         ));
+    }
+
+    #[test]
+    fn a_full_quota_is_reported_and_stops_caching_only_with_the_keyutils_backend() {
+        let full = crate::kernel::Quota {
+            keys: (20, 200),
+            bytes: (19_990, 20_000),
+        };
+        let kernel = MemoryKernel {
+            quota: Some(full),
+            ..Default::default()
+        };
+        let mut cache = Cache::memory(Box::new(kernel));
+        let (blocks, why) = cache.quota_full().unwrap();
+        assert!(!blocks && why.contains("kernel.keys.maxbytes"), "{why}");
+        cache.tier = Tier::Store;
+        assert!(cache.quota_full().unwrap().0);
+        cache.tier = Tier::Off;
+        assert_eq!(
+            cache.quota_full(),
+            None,
+            "copies off, and a keychain that is not the kernel"
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Diagnostics on stderr, off unless asked for with `-v` or `AWS_MFA_PROC_LOG`.
+//! Diagnostics on stderr, off unless asked for with `-v` or `AWS_MFA_PROC_LOG`, and
+//! the rare [`notice`] that is always shown.
 //!
 //! Invariants: this module never writes to stdout, and nothing it is handed can be a
 //! secret, because `Secret` prints as `REDACTED`. The AWS SDK's own tracing is never
@@ -29,6 +30,13 @@ pub fn enabled(level: u8) -> bool {
 #[allow(clippy::print_stderr)]
 pub fn write(args: std::fmt::Arguments<'_>) {
     eprintln!("aws-mfa-proc: debug: {args}");
+}
+
+/// One line on stderr whatever the level: something the person should know about,
+/// which does not stop the command (no secret is ever handed here).
+#[allow(clippy::print_stderr)]
+pub fn notice(line: &str) {
+    eprintln!("aws-mfa-proc: {line}");
 }
 
 /// `debug!("...")`: a line on stderr when `-v` or `AWS_MFA_PROC_LOG=debug`.
