@@ -46,6 +46,52 @@ pub(crate) trait KernelKeyring: Send + Sync {
     fn remove(&self, description: &str) -> bool;
     /// The descriptions of the live keys in `@u` that start with `prefix`.
     fn descriptions(&self, prefix: &str) -> Vec<String>;
+    /// How much of the user's quota is used, if the kernel says.
+    fn quota(&self) -> Option<Quota> {
+        None
+    }
+}
+
+/// The user's kernel-keyring quota (`/proc/key-users`): keys and bytes, used and allowed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Quota {
+    pub keys: (u64, u64),
+    pub bytes: (u64, u64),
+}
+
+impl Quota {
+    /// Less room than one more session record needs (a role's can take ~3 KB).
+    const ROOM: u64 = 4096;
+
+    /// Why nothing more fits, if it does not.
+    pub(crate) fn full(&self) -> Option<String> {
+        let (keys, max_keys) = self.keys;
+        let (bytes, max_bytes) = self.bytes;
+        let full = max_bytes.saturating_sub(bytes) < Self::ROOM || keys + 2 > max_keys;
+        full.then(|| {
+            format!(
+                "{bytes} of {max_bytes} bytes and {keys} of {max_keys} keys used; {}",
+                KernelError::Quota(max_bytes.to_string())
+            )
+        })
+    }
+
+    /// A line of `/proc/key-users` for `uid`: `UID: USAGE NKEYS/NIKEYS QNKEYS/MAXKEYS
+    /// QNBYTES/MAXBYTES`.
+    pub(crate) fn parse(key_users: &str, uid: u32) -> Option<Quota> {
+        let line = key_users
+            .lines()
+            .find(|l| l.trim_start().split(':').next() == Some(&*uid.to_string()))?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let pair = |field: &str| -> Option<(u64, u64)> {
+            let (used, max) = field.split_once('/')?;
+            Some((used.parse().ok()?, max.parse().ok()?))
+        };
+        Some(Quota {
+            keys: pair(fields.get(3)?)?,
+            bytes: pair(fields.get(4)?)?,
+        })
+    }
 }
 
 /// No kernel keyring (turned off, or not Linux).
@@ -169,6 +215,11 @@ mod linux {
                 })
                 .collect()
         }
+
+        fn quota(&self) -> Option<Quota> {
+            let uid = rustix::process::getuid().as_raw();
+            Quota::parse(&std::fs::read_to_string("/proc/key-users").ok()?, uid)
+        }
     }
 }
 
@@ -181,6 +232,7 @@ type MemoryKey = (Vec<u8>, Option<Duration>);
 #[derive(Default)]
 pub(crate) struct MemoryKernel {
     pub keys: std::sync::Mutex<std::collections::BTreeMap<String, MemoryKey>>,
+    pub quota: Option<Quota>,
 }
 
 #[cfg(test)]
@@ -209,5 +261,35 @@ impl KernelKeyring for MemoryKernel {
             .filter(|d| d.starts_with(prefix))
             .cloned()
             .collect()
+    }
+    fn quota(&self) -> Option<Quota> {
+        self.quota
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_is_full_when_a_session_record_no_longer_fits() {
+        let key_users =
+            "    0:    39 38/38 35/1000000 853/25000000\n 1001:     3 3/3 3/200 19880/20000\n";
+        let root = Quota::parse(key_users, 0).unwrap();
+        assert_eq!(
+            root,
+            Quota {
+                keys: (35, 1_000_000),
+                bytes: (853, 25_000_000)
+            }
+        );
+        assert_eq!(root.full(), None);
+        let user = Quota::parse(key_users, 1001).unwrap();
+        let full = user.full().unwrap();
+        assert!(
+            full.contains("19880 of 20000 bytes") && full.contains("kernel.keys.maxbytes"),
+            "{full}"
+        );
+        assert_eq!(Quota::parse(key_users, 100), None);
     }
 }

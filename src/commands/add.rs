@@ -154,7 +154,7 @@ pub(super) fn forget_sessions_of(ctx: &Ctx<'_>, name: &str) -> Result<(), StoreE
             .into_iter()
             .filter_map(|profile| config.target(ctx.env, profile, None).ok())
             .filter(|t| t.mfa().keys.id() == source.id())
-            .map(|t| cache::item(&t))
+            .flat_map(|t| cache::items(&t))
             .collect(),
         Err(_) => Vec::new(),
     };

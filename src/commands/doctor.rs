@@ -138,6 +138,11 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
         Ok(how) => report.ok("fast path", how),
         Err(why) => report.add("fast path", Status::Advice, why),
     }
+    match ctx.cache.quota_full() {
+        Some((true, full)) => report.fail("kernel quota", full),
+        Some((false, full)) => report.advice("kernel quota", full),
+        None => {}
+    }
     let mut first: Option<Settings> = None;
     for name in &helpers {
         let target = match config.target(ctx.env, name, None) {

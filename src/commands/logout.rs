@@ -33,7 +33,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
                 .filter(|t| matches!(t, Target::Role(r) if &r.mfa.profile == mfa)),
         );
     }
-    let named: Vec<String> = targets.iter().map(cache::item).collect();
+    let named: Vec<String> = targets.iter().flat_map(cache::items).collect();
     let settings = target.mfa();
     let forgotten = ctx
         .cache

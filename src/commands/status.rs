@@ -1,9 +1,10 @@
 //! `status [PROFILE]`: every profile that runs aws-mfa-proc (or the one named), its
-//! keys, its session, the keychain, and what is wrong with the layout.
+//! keys, its session, the keychain, a full kernel-keyring quota, and what is wrong with
+//! the layout.
 //!
 //! Invariants: reading only, nothing is asked, refreshed or stored; the exit status is
 //! 1 when a profile shown cannot work (misconfigured, keys missing or unreadable, no
-//! keychain, a layout warning about it), 0 otherwise.
+//! keychain, nothing can be cached, a layout warning about it), 0 otherwise.
 
 use super::Ctx;
 use crate::cache::Cache;
@@ -30,6 +31,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
         ),
         Err(e) => format!("keychain: unavailable: {e}"),
     }];
+    if let Some((blocks, full)) = ctx.cache.quota_full() {
+        broken |= blocks;
+        lines.push(format!("kernel keyring: {full}"));
+    }
     let profiles: Vec<&str> = match &ctx.profile {
         Some(named) => vec![named.as_str()],
         None => config.helper_profiles(),

@@ -9,7 +9,8 @@
 //!   the fresh session in the cache;
 //! - an answer that is not 6 digits is asked again without calling STS; a code STS
 //!   rejects is asked again; after [`TRIES`] answers it gives up;
-//! - a session that STS issued is returned even if storing it fails, so no code is wasted.
+//! - a session that STS issued is returned even if storing it fails, so no code is wasted;
+//!   why it was not stored is one warning line on stderr (e.g. a full kernel quota).
 
 use crate::aws::{AwsError, Sts};
 use crate::cache::{self, Cache};
@@ -216,9 +217,18 @@ pub(crate) fn get(
         Ok(()) => {
             let _ = dir.write_file(&stamp_name(target), b"");
         }
-        Err(e) => deps.codes.tell(&format!(
-            "aws-mfa-proc: warning: the new credentials work but could not be cached ({e}); you will be asked again next time"
-        )),
+        Err(e) => {
+            let line = format!(
+                "the new credentials of `{}` work but could not be cached ({e}); you will be asked again next time",
+                target.profile()
+            );
+            crate::log::notice(&format!("warning: {line}"));
+            // The AWS CLI shows a helper's stderr only when it fails: tell the person
+            // where they were asked, unless that is where stderr goes.
+            if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                deps.codes.tell(&format!("aws-mfa-proc: warning: {line}"));
+            }
+        }
     }
     Ok(Served {
         credentials,

@@ -27,3 +27,4 @@ mod support;
 mod tools;
 mod trust;
 mod trust_console;
+mod trust_copies;
