@@ -11,11 +11,12 @@
 //! - a keychain that forgets at reboot (the kernel keyring) says so.
 
 use super::Ctx;
+use super::Error;
 use crate::cache;
 use crate::cli::AddArgs;
 use crate::config::KeySource;
 use crate::credentials::{LongTermKeys, is_access_key_id, is_base64ish};
-use crate::error::{Error, clip};
+use crate::error::clip;
 use crate::output;
 use crate::prompt::PromptError;
 use crate::secret::Secret;

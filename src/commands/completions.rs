@@ -6,8 +6,8 @@
 use clap::CommandFactory;
 
 use super::Ctx;
+use super::Error;
 use crate::cli::Cli;
-use crate::error::Error;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, shell: &clap_complete::Shell) -> Result<u8, Error> {
     let mut script = Vec::new();

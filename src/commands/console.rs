@@ -30,10 +30,11 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use super::Ctx;
+use super::Error;
 use crate::aws::{check_signin, url_encode};
 use crate::cli::ConsoleArgs;
 use crate::config::{RoleSettings, SIGNIN_ENDPOINT_KEY, Target};
-use crate::error::{Error, one_line};
+use crate::error::one_line;
 use crate::loopback::{Listener, Refused};
 use crate::output;
 use crate::runtime::RuntimeDir;

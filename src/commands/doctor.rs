@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use super::Ctx;
+use super::Error;
 use crate::aws::Place;
 use crate::cli::{DoctorArgs, ReportFormat};
 use crate::config::{Config, KeySource, Settings, Target, env_endpoint, words};
-use crate::error::Error;
 use crate::output;
 use crate::prompt;
 use crate::store::Lookup;

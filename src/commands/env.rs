@@ -1,8 +1,8 @@
 //! `env`: the credentials as environment variables, e.g. for direnv.
 
 use super::Ctx;
+use super::Error;
 use crate::cli::EnvArgs;
-use crate::error::Error;
 use crate::output;
 use crate::session::{self, Mode};
 

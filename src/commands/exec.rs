@@ -21,10 +21,10 @@ use std::path::Path;
 use std::process::Command;
 
 use super::Ctx;
+use super::Error;
 use crate::cli::ExecArgs;
 use crate::config::Target;
 use crate::credentials::{SessionCredentials, iso8601};
-use crate::error::Error;
 use crate::output;
 use crate::runtime::RuntimeDir;
 use crate::session::Mode;

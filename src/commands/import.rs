@@ -15,12 +15,12 @@
 //!   `--delete-sessions`.
 
 use super::Ctx;
+use super::Error;
 use crate::cache;
 use crate::cli::ImportArgs;
 use crate::config::edit::{self, In};
 use crate::config::{Config, Paths, flag_value, words};
 use crate::credentials::LongTermKeys;
-use crate::error::Error;
 use crate::output;
 use crate::secret::Secret;
 use crate::store::Lookup;

@@ -2,9 +2,9 @@
 //! that has no terminal).
 
 use super::Ctx;
+use super::Error;
 use crate::cli::KeySelection;
 use crate::credentials::iso8601;
-use crate::error::Error;
 use crate::session::Mode;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {

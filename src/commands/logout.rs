@@ -3,10 +3,10 @@
 //! the AWS CLI's own cached copies of those roles (`~/.aws/cli/cache`).
 
 use super::Ctx;
+use super::Error;
 use crate::cache;
 use crate::cli::KeySelection;
 use crate::config::Target;
-use crate::error::Error;
 use crate::output;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {

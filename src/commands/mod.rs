@@ -13,6 +13,7 @@ pub(crate) mod completions;
 pub(crate) mod console;
 pub(crate) mod doctor;
 pub(crate) mod env;
+mod error;
 pub(crate) mod exec;
 pub(crate) mod import;
 pub(crate) mod login;
@@ -29,11 +30,11 @@ use std::io::Write;
 use crate::aws::Aws;
 use crate::cache::Cache;
 use crate::config::{Config, ConfigError, Target, fast};
-use crate::error::Error;
 use crate::prompt::{self, Terminal};
 use crate::runtime::LazyRuntime;
 use crate::session::{self, Deps, Mode, Served};
 use crate::system::{Clock, Environment};
+pub(crate) use error::Error;
 
 /// What every command works with.
 pub(crate) struct Ctx<'a> {

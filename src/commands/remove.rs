@@ -2,10 +2,10 @@
 //! made from them (in the keychain and as kernel copies).
 
 use super::Ctx;
+use super::Error;
 use super::add::forget_sessions_of;
 use crate::cache;
 use crate::cli::Selection;
-use crate::error::Error;
 use crate::output;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {

@@ -15,6 +15,7 @@
 use std::time::{Duration, Instant};
 
 use super::Ctx;
+use super::Error;
 use super::add::forget_sessions_of;
 use super::setup::user_name;
 use crate::aws::{AccessKey, AwsError, NEW_KEY_PATIENCE, Place, Signer};
@@ -22,7 +23,6 @@ use crate::cache;
 use crate::cli::Selection;
 use crate::config::{KeySource, Settings, Target};
 use crate::credentials::LongTermKeys;
-use crate::error::Error;
 use crate::output;
 use crate::session::Mode;
 use crate::store::Lookup;

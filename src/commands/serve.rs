@@ -5,7 +5,7 @@
 //! whose stdout is a terminal (a person typing `aws-mfa-proc`) asks for `--profile`.
 
 use super::Ctx;
-use crate::error::Error;
+use super::Error;
 use crate::output;
 use crate::session::Mode;
 

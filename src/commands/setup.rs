@@ -13,11 +13,11 @@
 //!   IDEs and cron find without the shell's PATH.
 
 use super::Ctx;
+use super::Error;
 use crate::aws::{AwsError, Place, Signer};
 use crate::cache;
 use crate::config::{Config, Paths, edit, env_endpoint, is_region};
 use crate::credentials::LongTermKeys;
-use crate::error::Error;
 use crate::output;
 use crate::prompt::PromptError;
 use crate::secret::Secret;

@@ -7,11 +7,11 @@
 //! keychain, nothing can be cached, a layout warning about it), 0 otherwise.
 
 use super::Ctx;
+use super::Error;
 use crate::cache::Cache;
 use crate::cli::Selection;
 use crate::config::{KeySource, Target};
 use crate::credentials::iso8601;
-use crate::error::Error;
 use crate::output;
 use crate::store::Lookup;
 
