@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
-use crate::store::record::Checked;
 
 /// Long-term IAM user keys.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -82,6 +81,13 @@ fn check_key_pair(id: &str, secret: &Secret<String>) -> Result<(), &'static str>
         return Err("secret access key");
     }
     Ok(())
+}
+
+/// A value whose parts can be checked after it was decoded (from a keychain record, a
+/// kernel copy, or an AWS answer): the one test of what may be printed or written.
+pub(crate) trait Checked {
+    /// Why the decoded values are unusable, if they are.
+    fn check(&self) -> Result<(), &'static str>;
 }
 
 impl Checked for LongTermKeys {

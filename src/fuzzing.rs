@@ -25,9 +25,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::cli::{Cli, EnvFormat};
 use crate::config::fast::{Source, only_helper_in, repeats_a_header, target_in};
 use crate::config::{Config, Paths, words};
+use crate::credentials::Checked;
 use crate::credentials::SessionCredentials;
 use crate::secret::Secret;
-use crate::store::record::{self, Checked};
+use crate::store::record;
 use crate::store::unframe_single;
 use crate::system::NoEnv;
 

@@ -2,9 +2,9 @@
 
 use super::client::{self, Call};
 use super::{AccessKey, AwsError, Place, Service, Signer};
+use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::secret::Secret;
-use crate::store::record::Checked;
 
 const HOST: &str = "iam.amazonaws.com";
 

@@ -5,9 +5,9 @@ use chrono::{TimeZone, Utc};
 use super::client::{self, Call};
 use super::{AwsError, Place, Service, Signer};
 use crate::config::{RoleSettings, Settings};
+use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::secret::Secret;
-use crate::store::record::Checked;
 
 /// The role session name AWS shows in CloudTrail and in the assumed-role ARN.
 const ROLE_SESSION_NAME: &str = "aws-mfa-proc";

@@ -5,10 +5,7 @@
 //! - every call to a store runs under a deadline ([`within`]): a keychain that waits
 //!   for a dialog or a dead D-Bus peer becomes an error naming the backend, never a hang;
 //! - errors never format the data some keyring errors carry (it may be a secret);
-//! - on Linux, `auto` means the Secret Service, and the kernel keyring only when no
-//!   Secret Service is reachable at all (never when it is locked, slow to answer or
-//!   without a default keyring: those are errors with their fix); the fallback is
-//!   reported, never silent.
+//! - which store `AWS_MFA_PROC_KEYCHAIN` picks is `choice.rs`'s job.
 
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
@@ -17,9 +14,9 @@ use keyring_core::Error as KeyringError;
 use keyring_core::api::CredentialStore;
 use zeroize::Zeroizing;
 
-use super::{Connected, SERVICE};
+use super::SERVICE;
 
-const DEADLINE: Duration = Duration::from_secs(5);
+pub(super) const DEADLINE: Duration = Duration::from_secs(5);
 
 /// What one item holds.
 pub(crate) enum Raw {
@@ -143,7 +140,7 @@ fn within<R: Send + 'static>(
 }
 
 /// A keyring-core store.
-struct KeyringStore {
+pub(super) struct KeyringStore {
     store: Arc<CredentialStore>,
     backend: Backend,
     limit: usize,
@@ -151,7 +148,7 @@ struct KeyringStore {
 
 impl KeyringStore {
     /// Opens a store under the deadline, so a dead bus cannot hang the caller.
-    fn connect(
+    pub(super) fn connect(
         backend: Backend,
         open: impl FnOnce() -> keyring_core::Result<Arc<CredentialStore>> + Send + 'static,
     ) -> Result<KeyringStore, StoreError> {
@@ -186,7 +183,7 @@ impl Keychain for KeyringStore {
     fn check(&self) -> Result<(), StoreError> {
         #[cfg(target_os = "linux")]
         if self.backend == Backend::SecretService {
-            return platform::default_collection();
+            return default_collection();
         }
         Ok(())
     }
@@ -317,161 +314,29 @@ pub(crate) fn memory_on(store: Arc<CredentialStore>, limit: usize) -> Box<dyn Ke
     })
 }
 
-/// Opens the store `choice` names.
-pub(crate) fn open(choice: &str) -> Result<Connected, StoreError> {
-    platform::open(choice)
-}
-
-fn connected(store: KeyringStore) -> Connected {
-    Connected {
-        store: Box::new(store),
-        fallback: None,
-    }
-}
-
+/// The Secret Service's default collection exists and is unlocked; read only (a
+/// plain session, `ReadAlias default`, its `Locked` property): never a prompt.
 #[cfg(target_os = "linux")]
-mod platform {
-    use super::*;
-
-    const CHOICES: &str = "auto, secret-service, keyutils";
-
-    const START_SECRET_SERVICE: &str = "Start a Secret Service (gnome-keyring, KeePassXC) in this login session with DBUS_SESSION_BUS_ADDRESS set";
-
-    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
-        match choice {
-            "secret-service" => secret_service().map(connected).map_err(|ss| match ss {
-                StoreError::Locked { .. }
-                | StoreError::Timeout { .. }
-                | StoreError::NoDefaultCollection => ss,
-                _ => StoreError::Unreachable {
-                    detail: format!("Secret Service: {ss}"),
-                    fix: format!(
-                        "{START_SECRET_SERVICE}, or set AWS_MFA_PROC_KEYCHAIN=keyutils (the kernel keyring: kept in memory, cleared at reboot)"
-                    ),
-                },
-            }),
-            "keyutils" => keyutils().map(|store| Connected {
-                store: Box::new(store),
-                fallback: None,
-            }),
-            "auto" => match secret_service() {
-                Ok(store) => Ok(connected(store)),
-                // Locked, slow (an unlock prompt nobody sees) or without a default
-                // keyring: there is a Secret Service, which the person can fix. Long-term
-                // keys must not drift into memory that a reboot clears.
-                Err(
-                    ss @ (StoreError::Locked { .. }
-                    | StoreError::Timeout { .. }
-                    | StoreError::NoDefaultCollection),
-                ) => Err(ss),
-                Err(ss) => match keyutils() {
-                    Ok(store) => {
-                        crate::debug!("no Secret Service ({ss}); using the kernel keyring");
-                        Ok(Connected {
-                            store: Box::new(store),
-                            fallback: Some(format!("the Secret Service is unreachable: {ss}")),
-                        })
-                    }
-                    Err(ku) => Err(StoreError::Unreachable {
-                        detail: format!("Secret Service: {ss}; kernel keyring: {ku}"),
-                        fix: START_SECRET_SERVICE.to_string(),
-                    }),
-                },
-            },
-            other => Err(StoreError::UnknownBackend(other.to_string(), CHOICES)),
-        }
-    }
-
-    use super::super::kernel_store::KernelStore;
-
-    /// The Secret Service's default collection exists and is unlocked; read only (a
-    /// plain session, `ReadAlias default`, its `Locked` property): never a prompt.
-    pub(super) fn default_collection() -> Result<(), StoreError> {
-        use secret_service::{EncryptionType, Error as Ss, blocking::SecretService};
-        let state = within(DEADLINE, || {
-            let service = SecretService::connect(EncryptionType::Plain)?;
-            let locked = service.get_default_collection()?.is_locked()?;
-            Ok::<bool, Ss>(locked)
-        })
-        .ok_or(StoreError::Timeout {
+fn default_collection() -> Result<(), StoreError> {
+    use secret_service::{EncryptionType, Error as Ss, blocking::SecretService};
+    let state = within(DEADLINE, || {
+        let service = SecretService::connect(EncryptionType::Plain)?;
+        let locked = service.get_default_collection()?.is_locked()?;
+        Ok::<bool, Ss>(locked)
+    })
+    .ok_or(StoreError::Timeout {
+        backend: Backend::SecretService,
+    })?;
+    match state {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(StoreError::Locked {
             backend: Backend::SecretService,
-        })?;
-        match state {
-            Ok(false) => Ok(()),
-            Ok(true) => Err(StoreError::Locked {
-                backend: Backend::SecretService,
-                detail: "the default keyring is locked".into(),
-            }),
-            Err(Ss::NoResult) => Err(StoreError::NoDefaultCollection),
-            Err(e) => Err(StoreError::Failed {
-                backend: Backend::SecretService,
-                detail: e.to_string(),
-            }),
-        }
-    }
-
-    fn secret_service() -> Result<KeyringStore, StoreError> {
-        KeyringStore::connect(Backend::SecretService, || {
-            let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
-            Ok(store)
-        })
-    }
-
-    fn keyutils() -> Result<KernelStore, StoreError> {
-        match crate::kernel::UserKeyring::open() {
-            Some(ring) => Ok(KernelStore::new(Box::new(ring))),
-            None => Err(StoreError::Unreachable {
-                detail: "the kernel keyring (keyutils) is not available to this process".into(),
-                fix: "Use a Secret Service (a container's seccomp profile may block keyctl)".into(),
-            }),
-        }
-    }
-}
-
-#[cfg(target_os = "macos")]
-mod platform {
-    use super::*;
-
-    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
-        match choice {
-            "auto" | "macos" => KeyringStore::connect(Backend::MacosKeychain, || {
-                let store: Arc<CredentialStore> =
-                    apple_native_keyring_store::keychain::Store::new()?;
-                Ok(store)
-            })
-            .map(connected),
-            other => Err(StoreError::UnknownBackend(other.to_string(), "auto, macos")),
-        }
-    }
-}
-
-#[cfg(target_os = "windows")]
-mod platform {
-    use super::*;
-
-    pub(super) fn open(choice: &str) -> Result<Connected, StoreError> {
-        match choice {
-            "auto" | "windows" => KeyringStore::connect(Backend::WindowsCredentialManager, || {
-                let store: Arc<CredentialStore> = windows_native_keyring_store::Store::new()?;
-                Ok(store)
-            })
-            .map(connected),
-            other => Err(StoreError::UnknownBackend(
-                other.to_string(),
-                "auto, windows",
-            )),
-        }
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
-mod platform {
-    use super::*;
-
-    pub(super) fn open(_choice: &str) -> Result<Connected, StoreError> {
-        Err(StoreError::Unreachable {
-            detail: "this platform has no supported keychain".into(),
-            fix: "Use Linux, macOS or Windows".into(),
-        })
+            detail: "the default keyring is locked".into(),
+        }),
+        Err(Ss::NoResult) => Err(StoreError::NoDefaultCollection),
+        Err(e) => Err(StoreError::Failed {
+            backend: Backend::SecretService,
+            detail: e.to_string(),
+        }),
     }
 }

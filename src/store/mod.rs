@@ -14,6 +14,7 @@
 //! - there is no plaintext fallback: if no keychain is reachable, that is the error.
 
 mod backend;
+mod choice;
 mod frame;
 pub(crate) mod kernel_store;
 pub(crate) mod record;
@@ -24,9 +25,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
+use crate::credentials::Checked;
 pub(crate) use backend::{Backend, Keychain, Raw, StoreError};
 pub(crate) use frame::single as unframe_single;
-use record::Checked;
 
 /// The service every item is stored under.
 pub(crate) const SERVICE: &str = "aws-mfa-proc";
@@ -118,7 +119,7 @@ impl Vault {
     fn store(&self) -> Result<&dyn Keychain, StoreError> {
         self.connected
             .get_or_init(|| {
-                let connected = backend::open(&self.choice);
+                let connected = choice::open(&self.choice);
                 if let Ok(c) = &connected {
                     crate::debug!("keychain: {}", c.store.backend().name());
                 }

@@ -12,14 +12,9 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use super::Damage;
+use crate::credentials::Checked;
 
 pub(crate) const VERSION: u32 = 1;
-
-/// A record whose values can be checked after decoding.
-pub(crate) trait Checked {
-    /// Why the decoded values are unusable, if they are.
-    fn check(&self) -> Result<(), &'static str>;
-}
 
 /// A record from bytes.
 pub(crate) fn decode<T: DeserializeOwned + Checked>(bytes: &[u8]) -> Result<T, Damage> {

@@ -12,6 +12,7 @@ mod examples;
 mod exec;
 mod faults;
 mod front_door;
+mod house;
 mod hygiene;
 mod keychain;
 mod onboarding;
