@@ -5,8 +5,8 @@
 #     (Xvfb), zenity, xdotool, oathtool (real TOTP codes) and imagemagick (screenshots);
 #     for the SDK tests Go with Debian's AWS SDK for Go v2, rclone (AWS SDK for Go v1)
 #     and Debian's AWS SDK for Ruby;
-#   - a Python venv with moto (a local AWS), the AWS CLI v1 and boto3, versions fixed
-#     by tests/python/requirements.lock;
+#   - a Python venv with moto (a local AWS), the AWS CLI v1, boto3 and botocore[crt]
+#     (its AWS Sign-In provider), versions fixed by tests/python/requirements.lock;
 #   - the npm clients (AWS SDK for JS v3, osls) fixed by tests/node/package-lock.json;
 #   - the clients on the AWS SDK for JS v2 (Serverless Framework v3, aws-sdk v2) fixed
 #     by tests/node-sls3/package-lock.json, in a prefix of their own: serverless@3 and

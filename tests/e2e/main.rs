@@ -22,6 +22,8 @@ mod rig;
 mod roles;
 mod rotate;
 mod sdks;
+mod signin;
+mod signin_standin;
 mod smoke;
 mod standin;
 mod support;
