@@ -454,9 +454,9 @@ impl Cache {
 
     /// Whether cache hits will be fast: what serves them, or why the keychain must.
     pub(crate) fn probe_kernel(&self) -> Result<String, String> {
-        let slow = "every cache hit asks the keychain (a Secret Service read costs ~15 ms; a kernel copy ~1 ms)";
+        let slow = "every cache hit asks the keychain (a Secret Service read costs ~15 ms; a copy in the kernel keyring ~1 ms)";
         match &self.tier {
-            Tier::Store => Ok("cache hits are read from the kernel keyring (the keyutils keychain) by the front door".into()),
+            Tier::Store => Ok("cache hits are read from the kernel keyring (the keyutils keychain) by the small aws-mfa-proc binary, without the SDK".into()),
             Tier::Off => Err(format!("AWS_MFA_PROC_KERNEL_CACHE=off: {slow}")),
             Tier::Copies(_) => {
                 let probe = format!("{COPY_PREFIX}probe:{}", std::process::id());
@@ -466,7 +466,7 @@ impl Cache {
                 let read = self.kernel.read(&probe).is_some_and(|v| v.as_slice() == b"probe");
                 self.kernel.remove(&probe);
                 match (written, read) {
-                    (Ok(()), true) => Ok("cache hits are served from kernel-keyring copies by the front door".into()),
+                    (Ok(()), true) => Ok("cache hits are served from copies in the kernel keyring by the small aws-mfa-proc binary, without the SDK".into()),
                     (Err(e), _) => Err(format!("{e}: {slow}")),
                     (Ok(()), false) => Err(format!("the kernel keyring does not give back what was put there: {slow}")),
                 }

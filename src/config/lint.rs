@@ -73,7 +73,7 @@ impl Config {
                 }
                 if let Some(key) = self.shadowing_key(name) {
                     let fix = if get("aws_session_token").is_some() {
-                        "these are plaintext session keys (as the old rotation scripts wrote them): `aws-mfa-proc import --delete-sessions` deletes them".to_string()
+                        "these are plaintext session keys (as scripts that write MFA sessions into ~/.aws/credentials do): `aws-mfa-proc import --delete-sessions` deletes them".to_string()
                     } else {
                         format!(
                             "remove it from [{name}] in {} or from the profile in {config}",
@@ -97,7 +97,7 @@ impl Config {
                 }
             }
             if get("aws_session_token").is_some() && !helper {
-                found(Some(name), "holds session keys in plaintext (aws_session_token), as the old rotation scripts wrote them: delete it (`aws-mfa-proc import` offers to), aws-mfa-proc keeps sessions in the keychain".into());
+                found(Some(name), "holds session keys in plaintext (aws_session_token), as scripts that write MFA sessions into ~/.aws/credentials do: delete it (`aws-mfa-proc import` offers to), aws-mfa-proc keeps sessions in the keychain".into());
             }
             let chains_from_helper =
                 get("source_profile").is_some_and(|src| helpers.contains(&src));
