@@ -100,9 +100,6 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
             list(&all)
         ),
     );
-    if helpers.is_empty() {
-        report.fail("profiles", "no profile runs aws-mfa-proc. Run `aws-mfa-proc setup`, or add one (docs/configuration.md)");
-    }
     for finding in config.findings() {
         let about = finding.profile.as_deref();
         if ctx.profile.is_some() && about.is_some_and(|p| !helpers.iter().any(|h| h == p)) {
@@ -117,6 +114,19 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
         } else {
             report.fail(name, finding.text);
         }
+    }
+    // After the layout: a section the SDKs ignore (`[mfa]` for `[profile mfa]`) is the
+    // real reason no profile runs aws-mfa-proc, and its fix comes first.
+    if helpers.is_empty() {
+        let layout_failed = report.0.iter().any(|c| c.status == Status::Fail);
+        report.fail(
+            "profiles",
+            if layout_failed {
+                "no profile that the SDKs read runs aws-mfa-proc: fix the layout above"
+            } else {
+                "no profile runs aws-mfa-proc. Run `aws-mfa-proc setup`, or add one (docs/configuration.md)"
+            },
+        );
     }
     match ctx.cache.vault.check() {
         Ok(()) => {
