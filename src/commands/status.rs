@@ -1,6 +1,7 @@
-//! `status [PROFILE]`: every profile that runs aws-mfa-proc (or the one named), its
-//! keys, its session, the keychain, a full kernel-keyring quota, and what is wrong with
-//! the layout.
+//! `status [PROFILE]`: every profile that runs aws-mfa-proc and every role profile that
+//! chains from one (or the one named), its keys, its session (for a role: the role's,
+//! and the MFA session it is assumed with), the keychain, a full kernel-keyring quota,
+//! and what is wrong with the layout.
 //!
 //! Invariants: reading only, nothing is asked, refreshed or stored; the exit status is
 //! 1 when a profile shown cannot work (misconfigured, keys missing or unreadable, no
@@ -37,7 +38,17 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     }
     let profiles: Vec<&str> = match &ctx.profile {
         Some(named) => vec![named.as_str()],
-        None => config.helper_profiles(),
+        None => {
+            let mut all = Vec::new();
+            for helper in config.helper_profiles() {
+                for name in std::iter::once(helper).chain(config.roles_from(helper)) {
+                    if !all.contains(&name) {
+                        all.push(name);
+                    }
+                }
+            }
+            all
+        }
     };
     if profiles.is_empty() {
         broken = true;
@@ -53,13 +64,29 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
                 format!("{name}: misconfigured: {e}")
             }
             (Ok(t), Err(_)) => format!("{name}: {}; session unknown", t.summary()),
-            (Ok(t), Ok(_)) => {
+            (Ok(t @ Target::Session(_)), Ok(_)) => {
                 let (keys, keys_ok) = keys_state(ctx.cache, &t.mfa().keys);
                 broken |= !keys_ok;
                 format!(
                     "{name}: {} ({keys}); {}",
                     t.summary(),
                     session_state(ctx, &t)
+                )
+            }
+            (Ok(t @ Target::Role(_)), Ok(_)) => {
+                let (keys, keys_ok) = keys_state(ctx.cache, &t.mfa().keys);
+                broken |= !keys_ok;
+                // An SDK role profile is assumed by the SDK that reads it; only the MFA
+                // session it chains from is ours to cache.
+                let role = if config.credential_process(name).is_some() {
+                    format!("role {}", session_state(ctx, &t))
+                } else {
+                    "the role is assumed by the SDK".to_string()
+                };
+                format!(
+                    "{name}: {}; {role}; MFA session ({keys}) {}",
+                    t.summary(),
+                    session_state(ctx, &Target::Session(t.mfa().clone()))
                 )
             }
         };

@@ -11,6 +11,7 @@ mod display;
 mod examples;
 mod exec;
 mod faults;
+mod first_run;
 mod front_door;
 mod house;
 mod hygiene;
