@@ -32,6 +32,7 @@ mod lock;
 mod log;
 mod output;
 mod prompt;
+mod regular;
 mod runtime;
 mod secret;
 mod session;
