@@ -146,19 +146,17 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     let front = std::env::current_exe()
         .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
         .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
-    let section = format!(
-        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
-        shell_quote(&front.to_string_lossy())
-    );
+    let section = section(&name, &front.to_string_lossy(), &serial, &region);
     let config_text = std::fs::read_to_string(&paths.config).unwrap_or_default();
     let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
-    let backup = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
+    let written = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
         .map_err(|e| Error::Input(format!("cannot write {}: {e}", paths.config.display())))?;
     let mut report = vec![format!(
         "Stored the keys of `{name}` in the {} and added [profile {name}] to {}{}",
         ctx.cache.vault.describe(),
-        paths.config.display(),
-        backup
+        written.place(&paths.config),
+        written
+            .backup
             .map(|b| format!(" (the old file is in {})", b.display()))
             .unwrap_or_default()
     )];
@@ -264,6 +262,14 @@ pub(super) fn user_name(arn: &str) -> Option<&str> {
     resource
         .strip_prefix("user/")
         .map(|path| path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The profile setup appends: `front` serves `name` with `serial` in `region`.
+pub(crate) fn section(name: &str, front: &str, serial: &str, region: &str) -> String {
+    format!(
+        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
+        shell_quote(front)
+    )
 }
 
 /// `path` as one word for the SDKs' shells.
