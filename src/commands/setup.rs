@@ -10,7 +10,10 @@
 //! - an existing profile is never overwritten, and no other section of the config is
 //!   touched: the new one is appended, after a backup;
 //! - the `credential_process` line names the front door by its absolute path, which
-//!   IDEs and cron find without the shell's PATH.
+//!   IDEs and cron find without the shell's PATH;
+//! - what AWS answers (the caller's ARN, the MFA serial numbers) was checked in
+//!   `aws::answers` before it gets here; a serial typed in passes the `mfa_serial`
+//!   check; so the appended section is exactly the four lines it shows.
 
 use super::Ctx;
 use crate::aws::{AwsError, Place, Signer};
@@ -119,7 +122,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         };
         match ctx.aws.caller(&sts, Signer::Keys(&keys)) {
             Ok(caller) => break (region, sts, caller),
-            Err(e @ (AwsError::InvalidKeys(_) | AwsError::Refused { .. })) => {
+            Err(
+                e @ (AwsError::InvalidKeys(_)
+                | AwsError::Refused { .. }
+                | AwsError::Malformed { .. }),
+            ) => {
                 return Err(Error::Input(format!(
                     "AWS refused those keys: {e}; nothing was changed"
                 )));
@@ -246,7 +253,7 @@ fn pick_device(
     }
     loop {
         let serial = ask(ctx, "MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME): ")?;
-        if serial.starts_with("arn:") && serial.contains(":mfa/") {
+        if serial.starts_with("arn:") && crate::config::check_mfa_serial(&serial).is_ok() {
             return Ok(serial);
         }
         tell(
