@@ -106,13 +106,8 @@ pub(crate) fn replace_value(text: &str, section: In<'_>, key_name: &str, value: 
                 return line.to_string();
             }
             if inside && key(line).as_deref() == Some(key_name) {
-                let end = if line.ends_with("\r\n") {
-                    "\r\n"
-                } else if line.ends_with('\n') {
-                    "\n"
-                } else {
-                    ""
-                };
+                // The line's own end, whatever it is (a lone `\r` at the end of the file too).
+                let end = &line[line.trim_end_matches(['\r', '\n']).len()..];
                 return format!("{key_name} = {value}{end}");
             }
             line.to_string()
