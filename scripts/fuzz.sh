@@ -9,14 +9,14 @@
 # Stable Rust builds the targets with `--sanitizer none` (the code under test forbids
 # unsafe; the sanitizers need nightly). The first build takes a while (the whole crate,
 # instrumented). New inputs land in fuzz/corpus/TARGET (minimised after each run); the
-# unit test fuzzing::tests::the_fuzz_corpus_replays_clean replays them, and every input
+# unit test fuzzing::tests::the_fuzz_corpus_and_regressions_replay_clean replays them, and every input
 # in fuzz/regressions/TARGET, in CI. A finding is saved in fuzz/artifacts/TARGET/;
 # reproduce it with `cargo fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-…`, and
 # once fixed, keep it as fuzz/regressions/TARGET/<what it found> (cmin never prunes it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 seconds=${1:-60}
-targets=${TARGETS:-record config front_arguments writers credential_json}
+targets=${TARGETS:-record config front_arguments writers credential_json edit aws_answers}
 jobs=${JOBS:-1}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 cp ../Cargo.lock Cargo.lock 2>/dev/null || true

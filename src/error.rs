@@ -21,19 +21,22 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`), cut to `max` characters.
 pub(crate) fn one_line(text: &str, max: usize) -> String {
-    let escaped: String = text
-        .chars()
+    clip(&escape_controls(text), max)
+}
+
+/// `text` with every control character escaped (`\n`, `\u{1b}`): what a terminal
+/// shows of it is what it says, never a command to the terminal or a line of its own.
+pub(crate) fn escape_controls(text: &str) -> String {
+    text.chars()
         .flat_map(|c| {
-            let escape = c.is_control();
-            let shown: Vec<char> = if escape {
+            let shown: Vec<char> = if c.is_control() {
                 c.escape_default().collect()
             } else {
                 vec![c]
             };
             shown
         })
-        .collect();
-    clip(&escaped, max)
+        .collect()
 }
 
 /// `text` cut to at most `max` characters, marked with `…` when cut.

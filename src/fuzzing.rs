@@ -14,7 +14,13 @@
 //!   parsed back, give exactly the values written: no value can add a line, a variable
 //!   or a profile;
 //! - [`credential_json`]: the credential_process document is one line of JSON with
-//!   exactly the five fields.
+//!   exactly the five fields;
+//! - [`edit`]: `setup`'s and `import`'s edits of the user's files change only the lines
+//!   they name: every other byte comes through unchanged;
+//! - [`aws_answers`]: an ARN or MFA serial from AWS that passes the checks shows as
+//!   one line with no control characters, and the section `setup` appends with it
+//!   parses back as exactly that profile, with that serial and no code program; the
+//!   terminal escape leaves no control character in any text.
 //!
 //! These are public only for the fuzz crate; nothing else uses them.
 
@@ -334,38 +340,176 @@ pub fn credential_json(data: &[u8]) {
     );
 }
 
+/// The edits of the user's files: `data` is the file's text, then after 0xFF bytes the
+/// section name, a key and a value (a value with no line break, as the callers give).
+pub fn edit(data: &[u8]) {
+    use crate::config::edit::{In, append, remove_keys, remove_section, replace_value};
+    let mut fields = data.split(|&b| b == 0xff);
+    let text = String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+    let mut field = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+    let (name, key, value) = (field(), field().to_ascii_lowercase(), field());
+    if value.contains(['\n', '\r']) {
+        return;
+    }
+    let lines = |t: &str| -> Vec<String> { t.split_inclusive('\n').map(str::to_string).collect() };
+    let before = lines(&text);
+    for section in [In::Credentials(&name), In::Config(&name)] {
+        // Removals: what is left is the text with some whole lines taken out, in order,
+        // and each line taken out is one of the section's `key` lines.
+        let (kept, removed) = remove_keys(&text, section, &[key.as_str()]);
+        let gone = removed_lines(&before, &lines(&kept));
+        assert_eq!(gone.len(), removed, "{text:?}");
+        for line in gone {
+            let k = line
+                .split_once('=')
+                .map(|(k, _)| k.trim().to_ascii_lowercase());
+            assert_eq!(k.as_deref(), Some(key.as_str()), "{line:?} of {text:?}");
+        }
+        let without = remove_section(&text, section);
+        removed_lines(&before, &lines(&without));
+
+        // A replacement: the same lines, each one the same or `key = value`.
+        let replaced = replace_value(&text, section, &key, &value);
+        let after = lines(&replaced);
+        assert_eq!(after.len(), before.len(), "{text:?} → {replaced:?}");
+        for (old, new) in before.iter().zip(&after) {
+            if old != new {
+                let end = &old[old.trim_end_matches(['\r', '\n']).len()..];
+                assert_eq!(new, &format!("{key} = {value}{end}"), "{old:?}");
+            }
+        }
+    }
+    // An append keeps the text and adds the section after it.
+    let section = format!("[profile {name}]\n");
+    let appended = append(&text, &section);
+    assert!(appended.starts_with(&text) && appended.ends_with(&section));
+    assert!(
+        appended[text.len()..appended.len() - section.len()]
+            .chars()
+            .all(|c| c == '\n')
+    );
+}
+
+/// The lines of `before` missing from `after`, checking that `after` is `before` with
+/// some whole lines taken out, the rest in order and unchanged.
+fn removed_lines(before: &[String], after: &[String]) -> Vec<String> {
+    let mut rest = after.iter().peekable();
+    let mut gone = Vec::new();
+    for line in before {
+        if rest.peek() == Some(&line) {
+            rest.next();
+        } else {
+            gone.push(line.clone());
+        }
+    }
+    assert!(
+        rest.next().is_none(),
+        "the edit added or changed a line: {after:?}"
+    );
+    gone
+}
+
+/// AWS answers on their way to a config or a terminal: `data` is an ARN, then after a
+/// 0xFF byte an MFA serial number.
+pub fn aws_answers(data: &[u8]) {
+    use crate::aws::{Service, answers};
+    use crate::config::Target;
+    use crate::error::escape_controls;
+    let mut fields = data.split(|&b| b == 0xff);
+    let mut field = || String::from_utf8_lossy(fields.next().unwrap_or_default()).into_owned();
+    let (arn, serial) = (field(), field());
+    for text in [&arn, &serial] {
+        let shown = escape_controls(text);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+    }
+    if let Ok(arn) = answers::arn(Service::Sts, arn) {
+        assert!(
+            !arn.chars().any(|c| c.is_control() || c.is_whitespace()),
+            "{arn:?}"
+        );
+        assert_eq!(escape_controls(&arn), arn);
+    }
+    let Ok(serials) = answers::mfa_serials(vec![serial]) else {
+        return;
+    };
+    let serial = &serials[0];
+    assert_eq!(&escape_controls(serial), serial);
+    let section =
+        crate::commands::setup::section("fuzz", "/usr/bin/aws-mfa-proc", serial, "eu-west-1");
+    assert_eq!(section.lines().count(), 4, "{section:?}");
+    let config = Config::parse(
+        Paths {
+            config: "config".into(),
+            credentials: "credentials".into(),
+        },
+        crate::config::edit::append("[default]\nregion = eu-west-1", &section),
+        "",
+    )
+    .unwrap_or_else(|e| panic!("{section:?}: {e}"));
+    match config.target(&NoEnv, "fuzz", None) {
+        Ok(Target::Session(settings)) => {
+            assert_eq!(&settings.mfa_serial, serial);
+            assert_eq!(settings.codes.mfa_process, None);
+            assert_eq!(settings.codes.ykman_account, None);
+        }
+        other => panic!("{section:?}: {other:?}"),
+    }
+}
+
 /// A fuzz target.
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target, by the name of its folder in `fuzz/corpus/`.
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("record", record),
     ("config", config),
     ("front_arguments", front_arguments),
     ("writers", writers),
     ("credential_json", credential_json),
+    ("edit", edit),
+    ("aws_answers", aws_answers),
 ];
 
 #[cfg(test)]
 mod tests {
-    /// The committed corpus of every target runs clean: the regression test for
-    /// everything the fuzzer ever found (see `fuzz/README.md`).
+    /// The committed corpus and regressions of every target run clean: the regression
+    /// test for everything the fuzzer ever found (see `fuzz/README.md`).
     #[test]
-    fn the_fuzz_corpus_replays_clean() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
-        let mut replayed = 0;
-        for (name, target) in super::TARGETS {
-            let dir = root.join(name);
-            let entries =
-                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-            for entry in entries {
-                let path = entry.unwrap().path();
-                let data = std::fs::read(&path).unwrap();
-                let outcome = std::panic::catch_unwind(|| target(&data));
-                assert!(outcome.is_ok(), "{name}: {} fails", path.display());
-                replayed += 1;
+    fn the_fuzz_corpus_and_regressions_replay_clean() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+        let mut replayed = std::collections::BTreeMap::new();
+        for folder in ["corpus", "regressions"] {
+            for (name, target) in super::TARGETS {
+                let dir = root.join(folder).join(name);
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    // Not every target has had a finding.
+                    Err(e)
+                        if folder == "regressions" && e.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        continue;
+                    }
+                    Err(e) => panic!("{}: {e}", dir.display()),
+                };
+                for entry in entries {
+                    let path = entry.unwrap().path();
+                    let data = std::fs::read(&path).unwrap();
+                    let outcome = std::panic::catch_unwind(|| target(&data));
+                    assert!(outcome.is_ok(), "{name}: {} fails", path.display());
+                    *replayed.entry(folder).or_insert(0) += 1;
+                }
             }
         }
-        assert!(replayed >= 5, "only {replayed} corpus files");
+        assert!(replayed.get("corpus") >= Some(&5), "{replayed:?}");
+        // Issue 17, item 14: fuzz/regressions was never replayed.
+        let regressions = std::fs::read_dir(root.join("regressions"))
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .count();
+        assert_eq!(
+            replayed.get("regressions"),
+            Some(&regressions),
+            "{replayed:?}"
+        );
     }
 }

@@ -34,6 +34,7 @@ mod log;
 mod loopback;
 mod output;
 mod prompt;
+mod regular;
 mod runtime;
 mod secret;
 mod session;

@@ -137,10 +137,11 @@ pub(crate) fn credentials_file(profile: &str, c: &SessionCredentials) -> Zeroizi
     text
 }
 
-/// A line of a human-facing report (`status`, `logout`…). A reader that went away
+/// A line of a human-facing report (`status`, `logout`…), its control characters
+/// escaped: it may quote values from AWS or a config. A reader that went away
 /// (`| head`) is not an error worth reporting.
 pub(crate) fn report(out: &mut dyn Write, line: &str) {
-    let _ = writeln!(out, "{line}");
+    let _ = writeln!(out, "{}", crate::error::escape_controls(line));
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! - it is checked once, when opened (a directory, not a symlink, owned by this user,
 //!   no access for group or others), and every file operation afterwards is relative to
 //!   that checked handle, so a symlink planted later cannot redirect them;
-//! - files are created 0600 and never followed through symlinks;
+//! - files are created 0600 and never followed through symlinks; only regular files
+//!   are used ([`crate::regular`]): a FIFO, socket or device planted here is refused at
+//!   once, never waited on;
 //! - file names say nothing about what they are for: a digest of the identity
 //!   ([`file_name`]) and an extension.
 
@@ -212,10 +214,14 @@ impl RuntimeDir {
             let fd = rustix::fs::openat(
                 &self.fd,
                 name,
-                OFlags::CREATE | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::CREATE
+                    | OFlags::RDWR
+                    | OFlags::NOFOLLOW
+                    | OFlags::CLOEXEC
+                    | crate::regular::NONBLOCK,
                 Mode::from_raw_mode(0o600),
             )?;
-            Ok(File::from(fd))
+            crate::regular::only_regular(File::from(fd)).map(|(file, _)| file)
         }
         #[cfg(not(unix))]
         std::fs::OpenOptions::new()
@@ -241,11 +247,12 @@ impl RuntimeDir {
             rustix::fs::openat(
                 &self.fd,
                 name,
-                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | crate::regular::NONBLOCK,
                 Mode::empty(),
             )
             .ok()
-            .map(File::from)
+            .and_then(|fd| crate::regular::only_regular(File::from(fd)).ok())
+            .map(|(file, _)| file)
         };
         #[cfg(not(unix))]
         let file = File::open(self.file_path(name)).ok();
@@ -409,5 +416,30 @@ mod tests {
         assert!(dir.read_file("x.lock").is_none());
         dir.remove("x.lock").unwrap(); // removes the link, not its target
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    }
+
+    /// Issue 17, item 12: a FIFO planted in the runtime directory hung `login` forever.
+    #[test]
+    fn a_planted_fifo_is_refused_at_once_never_waited_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let env = FakeEnv::default().with("XDG_RUNTIME_DIR", private(tmp.path()).to_str().unwrap());
+        let dir = RuntimeDir::open(&env).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.file_path("x.stamp"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let read = dir.read_file("x.stamp");
+            let opened = dir.open_file("x.stamp").map(drop);
+            let written = dir.write_file("x.stamp", b"x");
+            let _ = done.send((read, opened.is_err(), written.is_err()));
+        });
+        // A generous bound: before the fix the read never returned at all.
+        let outcome = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("reading a FIFO in the runtime directory still blocks");
+        assert_eq!(outcome, (None, true, true));
     }
 }

@@ -12,8 +12,11 @@
 //!   deadline; every failure maps to an error that names the fix, quoting at most 300
 //!   characters of what the service said;
 //! - secrets and codes are passed to the SDK and nowhere else; the SDK's tracing is
-//!   never forwarded to our logs.
+//!   never forwarded to our logs;
+//! - every ARN, MFA serial and access key ID an answer carries is checked
+//!   ([`answers`]) before it is handed on, to be stored, written to a config or shown.
 
+pub(crate) mod answers;
 mod client;
 mod endpoint;
 mod http;
@@ -123,6 +126,14 @@ pub(crate) enum AwsError {
         "AWS refused to let the MFA session assume {role_arn}: {message}. Check the role's trust policy (it must trust the IAM user, with aws:MultiFactorAuthPresent) and the role ARN"
     )]
     RoleDenied { role_arn: String, message: String },
+    #[error(
+        "{service} answered with a malformed {what} `{value}`; nothing was written or stored from it. Check where AWS_ENDPOINT_URL, a proxy or DNS sends requests"
+    )]
+    Malformed {
+        service: Service,
+        what: &'static str,
+        value: String,
+    },
     #[error("{service} refused: {code}: {message}")]
     Refused {
         service: Service,
@@ -213,7 +224,7 @@ impl Sts for RealAws {
 
 impl Aws for RealAws {
     fn caller(&self, place: &Place, signer: Signer<'_>) -> Result<String, AwsError> {
-        sts::caller(place, signer)
+        answers::arn(Service::Sts, sts::caller(place, signer)?)
     }
     fn mfa_devices(
         &self,
@@ -221,7 +232,7 @@ impl Aws for RealAws {
         keys: &LongTermKeys,
         user: &str,
     ) -> Result<Vec<String>, AwsError> {
-        iam::mfa_devices(place, keys, user)
+        answers::mfa_serials(iam::mfa_devices(place, keys, user)?)
     }
     fn access_keys(
         &self,
@@ -229,7 +240,15 @@ impl Aws for RealAws {
         signer: Signer<'_>,
         user: &str,
     ) -> Result<Vec<AccessKey>, AwsError> {
-        iam::access_keys(place, signer, user)
+        iam::access_keys(place, signer, user)?
+            .into_iter()
+            .map(|key| {
+                Ok(AccessKey {
+                    id: answers::access_key_id(key.id)?,
+                    ..key
+                })
+            })
+            .collect()
     }
     fn create_access_key(
         &self,

@@ -1,6 +1,7 @@
 //! The in-memory twin of AWS: STS that accepts any code but `000000`, and one IAM
 //! user (`alice`) whose access keys live in a list. Calls are recorded; a test can make
-//! the next DeleteAccessKey calls fail, as a crash or a network cut would.
+//! the next DeleteAccessKey calls fail, as a crash or a network cut would, or have STS
+//! refuse every key CreateAccessKey makes.
 
 use std::cell::{Cell, RefCell};
 
@@ -24,6 +25,8 @@ pub(crate) struct MemoryAws {
     pub keys: RefCell<Vec<String>>,
     /// How many DeleteAccessKey calls fail before one works.
     pub failing_deletes: Cell<usize>,
+    /// Whether access keys made by CreateAccessKey are refused by STS.
+    pub new_keys_refused: Cell<bool>,
     created: Cell<usize>,
 }
 
@@ -40,6 +43,7 @@ impl MemoryAws {
             now: Cell::new(now),
             keys: RefCell::new(keys.iter().map(|k| k.to_string()).collect()),
             failing_deletes: Cell::new(0),
+            new_keys_refused: Cell::new(false),
             created: Cell::new(0),
         }
     }
@@ -93,6 +97,13 @@ impl Aws for MemoryAws {
     fn caller(&self, _: &Place, signer: Signer<'_>) -> Result<String, AwsError> {
         if let Signer::Keys(keys) = signer {
             self.known(&keys.access_key_id)?;
+            if self.new_keys_refused.get() && keys.access_key_id.starts_with("AKIANEW") {
+                return Err(AwsError::Refused {
+                    service: Service::Sts,
+                    code: "AccessDenied".into(),
+                    message: "the new key is refused".into(),
+                });
+            }
         }
         Ok(USER_ARN.into())
     }

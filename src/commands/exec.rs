@@ -13,6 +13,9 @@
 //!   when it is on tmpfs, else a new private directory in /dev/shm; it is removed when
 //!   the program ends, and files left by an exec that was killed are removed by the
 //!   next one, through checked directory handles only;
+//! - it is never written to disk: with no directory in memory there is no file, the
+//!   program gets the credentials in its environment only, and the person is told
+//!   (role profiles that name the MFA profile as `source_profile` then find no keys);
 //! - stdin, stdout and stderr are the program's own; its exit code (or the signal that
 //!   ended it) is passed on; signals sent to us are passed to it;
 //! - an exec inside an exec is refused: the inner one would see the outer credentials.
@@ -66,33 +69,49 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ExecArgs) -> Result<u8, Error> {
         .map_err(|e| Error::Runtime(target.profile().into(), e))?;
     sweep(runtime);
     let shm = (!runtime.in_memory())
-        .then(|| RuntimeDir::create_private(Path::new(SHM), &shm_prefix(std::process::id())).ok())
-        .flatten();
+        .then(|| RuntimeDir::create_private(Path::new(SHM), &shm_prefix(std::process::id())));
+    let file_dir = match &shm {
+        None => Some(runtime),
+        Some(Ok(shm)) => Some(shm),
+        Some(Err(e)) => {
+            ctx.terminal.tell(&format!(
+                "aws-mfa-proc: warning: no private directory in memory for exec's credentials file ({} is on disk, and {SHM} cannot be used: {}), and credentials are never written to disk: `{}` gets them as environment variables only, so a profile with `source_profile = {}` will not find them. Fix: set XDG_RUNTIME_DIR to a private tmpfs directory",
+                runtime.file_path("").display(),
+                e.detail,
+                args.command[0].to_string_lossy(),
+                target.mfa().profile
+            ));
+            None
+        }
+    };
     let result = spawn(
-        shm.as_ref().unwrap_or(runtime),
+        file_dir,
         &target,
         served.credentials,
         mfa_session,
         &args.command,
     );
-    if let Some(shm) = shm {
+    if let Some(Ok(shm)) = shm {
         shm.remove_dir();
     }
     result.map_err(|e| Error::Exec(target.profile().into(), e))
 }
 
 /// Runs `command` with `credentials` (the target's) in its environment and `mfa_session`
-/// in its private credentials file; its exit code, or 128 + the signal that ended it.
+/// in its private credentials file in `dir` (none without `dir`); its exit code, or
+/// 128 + the signal that ended it.
 /// Both are dropped (and zeroed, with every copy the spawn made) before the wait: while
 /// the program runs, this process holds no secret.
 fn spawn(
-    dir: &RuntimeDir,
+    dir: Option<&RuntimeDir>,
     target: &Target,
     credentials: SessionCredentials,
     mfa_session: SessionCredentials,
     command: &[std::ffi::OsString],
 ) -> Result<u8, ExecError> {
-    let file = PrivateFile::write(dir, &target.mfa().profile, &mfa_session)?;
+    let file = dir
+        .map(|dir| PrivateFile::write(dir, &target.mfa().profile, &mfa_session))
+        .transpose()?;
     drop(mfa_session);
     let (program, args) = command.split_first().expect("clap requires a command");
     let mut child = Command::new(program);
@@ -108,9 +127,14 @@ fn spawn(
         )
         .env("AWS_SESSION_TOKEN", credentials.session_token.expose())
         .env("AWS_CREDENTIAL_EXPIRATION", iso8601(credentials.expiration))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.file_path(&file.name))
         .env("AWS_SDK_LOAD_CONFIG", "1")
         .env(MARKER, target.profile());
+    if let Some(file) = &file {
+        child.env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            file.dir.file_path(&file.name),
+        );
+    }
     if let Some(region) = target.profile_region() {
         child
             .env("AWS_REGION", region)

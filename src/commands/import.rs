@@ -8,7 +8,8 @@
 //! Invariants:
 //! - the keys are stored before anything is removed from the file;
 //! - exactly SRC's `aws_access_key_id` and `aws_secret_access_key` lines go; every
-//!   other byte of the file stays; a 0600 backup is kept and named;
+//!   other byte of the file stays; a 0600 backup is kept and named; a symlinked file
+//!   is changed at its target, and the target is named (`edit::write`);
 //! - a helper line that read the keys from SRC (`--source-profile SRC`) is changed to
 //!   read them from the keychain, after a backup of the config;
 //! - a session section is deleted only after a yes at the terminal, or with
@@ -45,14 +46,22 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
         args.delete_sessions,
         &mut text,
     ));
-    if text != credentials
-        && let Some(backup) = write(&paths.credentials, &text, &stamp)?
-    {
-        lines.push(format!(
-            "The copy of the old {} ({}, 0600) still holds what was removed, in plaintext: delete it once all works",
-            paths.credentials.display(),
-            backup.display()
-        ));
+    if text != credentials {
+        let written = write(&paths.credentials, &text, &stamp)?;
+        if let Some(real) = &written.real {
+            lines.push(format!(
+                "{} is a link: the lines were removed from its target {}, and the link kept",
+                paths.credentials.display(),
+                real.display()
+            ));
+        }
+        if let Some(backup) = written.backup {
+            lines.push(format!(
+                "The copy of the old {} ({}, 0600) still holds what was removed, in plaintext: delete it once all works",
+                paths.credentials.display(),
+                backup.display()
+            ));
+        }
     }
     if lines.is_empty() {
         return Err(Error::Input(format!(
@@ -155,11 +164,14 @@ fn move_keys(
         let text = read(&paths.config)?;
         let changed =
             edit::replace_value(&text, In::Config(&name), "credential_process", &rewritten);
-        let backup = write(&paths.config, &changed, stamp)?;
+        let written = write(&paths.config, &changed, stamp)?;
         lines.push(format!(
             "Changed `{name}`'s credential_process to `{rewritten}` (keys from the keychain) in {}{}",
-            paths.config.display(),
-            backup.map(|b| format!(" (old file: {})", b.display())).unwrap_or_default()
+            written.place(&paths.config),
+            written
+                .backup
+                .map(|b| format!(" (old file: {})", b.display()))
+                .unwrap_or_default()
         ));
     }
     Ok(lines)
@@ -240,11 +252,7 @@ fn read(path: &std::path::Path) -> Result<String, Error> {
     }
 }
 
-fn write(
-    path: &std::path::Path,
-    text: &str,
-    stamp: &str,
-) -> Result<Option<std::path::PathBuf>, Error> {
+fn write(path: &std::path::Path, text: &str, stamp: &str) -> Result<edit::Written, Error> {
     edit::write(path, text, stamp).map_err(|e| {
         Error::Input(format!(
             "cannot write {}: {e}; nothing in it was changed",

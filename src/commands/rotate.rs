@@ -1,14 +1,15 @@
 //! `rotate [PROFILE]`: a new access key for the IAM user, the old one deleted.
 //!
 //! The order: with the MFA session (a code is asked if there is none), IAM
-//! CreateAccessKey; the new keys are stored (marked `RotatedFrom` the old key); STS
-//! GetCallerIdentity signed with the new key proves it works; IAM DeleteAccessKey the old
+//! CreateAccessKey; STS GetCallerIdentity signed with the new key proves it works; the
+//! new keys are stored (marked `RotatedFrom` the old key); IAM DeleteAccessKey the old
 //! one; the mark is dropped; every session and role made from the old keys is forgotten.
 //!
 //! Invariants:
 //! - only keys in the keychain rotate (keys in a credentials file: `import` first);
-//! - no key is ever lost: the new key is stored before the old one is deleted, and the
-//!   old one is deleted only once the new one has worked;
+//! - no working key is ever lost: the old secret stays stored until the new key has
+//!   worked (a new key that never works is deleted again, best effort, and the old one
+//!   stays); the new key is stored before the old one is deleted;
 //! - a rotation cut short leaves the mark, so the next `rotate` finishes it and `doctor`
 //!   reports it; a user with two keys and no mark gets an error naming the other key.
 
@@ -88,6 +89,27 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
                 .create_access_key(&iam, &session, &user)
                 .map_err(|e| failed("IAM CreateAccessKey", e))?;
             new.rotated_from = Some(old.clone());
+            if let Err(e) = wait_until_it_works(ctx, &sts, &new) {
+                let cleanup = match ctx.aws.delete_access_key(
+                    &iam,
+                    &session,
+                    &user,
+                    &new.access_key_id,
+                ) {
+                    Ok(()) => "it was deleted again".to_string(),
+                    Err(_) => format!(
+                        "delete it: `aws iam delete-access-key --user-name {user} --access-key-id {}`",
+                        new.access_key_id
+                    ),
+                };
+                return Err(failed(
+                    &format!(
+                        "the new key {} never worked ({cleanup}); the old key {old} is still stored and still works. Retry `aws-mfa-proc rotate {profile}` later",
+                        new.access_key_id
+                    ),
+                    e,
+                ));
+            }
             store(ctx, &name, &new).map_err(|e| {
                 Error::Input(format!(
                     "profile `{profile}`: IAM made a new access key ({}) but it could not be stored ({e}); the old key still works and is still stored. Delete the new one: `aws iam delete-access-key --user-name {user} --access-key-id {}`",
@@ -107,15 +129,18 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
         }
     };
 
-    wait_until_it_works(ctx, &sts, &new).map_err(|e| {
-        failed(
-            &format!(
-                "the new key {} is stored but does not work yet; the old key {old} was kept. Run `aws-mfa-proc rotate {profile}` again in a minute to finish",
-                new.access_key_id
-            ),
-            e,
-        )
-    })?;
+    if new.access_key_id == stored.access_key_id {
+        // Resuming: the stored new key worked once; make sure it still does.
+        wait_until_it_works(ctx, &sts, &new).map_err(|e| {
+            failed(
+                &format!(
+                    "the new key {} is stored but does not work; the old key {old} was kept. Run `aws-mfa-proc rotate {profile}` again in a minute to finish",
+                    new.access_key_id
+                ),
+                e,
+            )
+        })?;
+    }
     ctx.aws
         .delete_access_key(&iam, &session, &user, &old)
         .map_err(|e| {
@@ -334,6 +359,27 @@ mod tests {
         assert_eq!(code, 0, "{said}");
         assert_eq!(w.iam(), vec![new.access_key_id.clone()]);
         assert_eq!(w.stored().rotated_from, None);
+    }
+
+    /// Issue 17, item 7: the old secret was overwritten before the new key was proven.
+    #[test]
+    fn a_new_key_that_never_works_leaves_the_old_secret_stored() {
+        let mut w = World::new(&[OLD], None);
+        w.aws.new_keys_refused.set(true);
+        let error = w.rotate().unwrap_err();
+        assert!(
+            error.contains("never worked") && error.contains(OLD),
+            "{error}"
+        );
+        let stored = w.stored();
+        assert_eq!(stored.access_key_id, OLD);
+        assert_eq!(stored.secret_access_key.expose(), "oldsecret");
+        assert_eq!(stored.rotated_from, None);
+        assert_eq!(
+            w.iam(),
+            vec![OLD.to_string()],
+            "the new key is deleted again"
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! - an existing profile is never overwritten, and no other section of the config is
 //!   touched: the new one is appended, after a backup;
 //! - the `credential_process` line names the front door by its absolute path, which
-//!   IDEs and cron find without the shell's PATH.
+//!   IDEs and cron find without the shell's PATH;
+//! - what AWS answers (the caller's ARN, the MFA serial numbers) was checked in
+//!   `aws::answers` before it gets here; a serial typed in passes the `mfa_serial`
+//!   check; so the appended section is exactly the four lines it shows.
 
 use super::Ctx;
 use super::Error;
@@ -116,7 +119,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         };
         match ctx.aws.caller(&sts, Signer::Keys(&keys)) {
             Ok(caller) => break (region, sts, caller),
-            Err(e @ (AwsError::InvalidKeys(_) | AwsError::Refused { .. })) => {
+            Err(
+                e @ (AwsError::InvalidKeys(_)
+                | AwsError::Refused { .. }
+                | AwsError::Malformed { .. }),
+            ) => {
                 return Err(Error::Input(format!(
                     "AWS refused those keys: {e}; nothing was changed"
                 )));
@@ -143,19 +150,17 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     let front = std::env::current_exe()
         .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
         .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
-    let section = format!(
-        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
-        shell_quote(&front.to_string_lossy())
-    );
+    let section = section(&name, &front.to_string_lossy(), &serial, &region);
     let config_text = std::fs::read_to_string(&paths.config).unwrap_or_default();
     let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
-    let backup = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
+    let written = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
         .map_err(|e| Error::Input(format!("cannot write {}: {e}", paths.config.display())))?;
     let mut report = vec![format!(
         "Stored the keys of `{name}` in the {} and added [profile {name}] to {}{}",
         ctx.cache.vault.describe(),
-        paths.config.display(),
-        backup
+        written.place(&paths.config),
+        written
+            .backup
             .map(|b| format!(" (the old file is in {})", b.display()))
             .unwrap_or_default()
     )];
@@ -245,7 +250,7 @@ fn pick_device(
     }
     loop {
         let serial = ask(ctx, "MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME): ")?;
-        if serial.starts_with("arn:") && serial.contains(":mfa/") {
+        if serial.starts_with("arn:") && crate::config::check_mfa_serial(&serial).is_ok() {
             return Ok(serial);
         }
         tell(
@@ -261,6 +266,14 @@ pub(super) fn user_name(arn: &str) -> Option<&str> {
     resource
         .strip_prefix("user/")
         .map(|path| path.rsplit('/').next().unwrap_or(path))
+}
+
+/// The profile setup appends: `front` serves `name` with `serial` in `region`.
+pub(crate) fn section(name: &str, front: &str, serial: &str, region: &str) -> String {
+    format!(
+        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
+        shell_quote(front)
+    )
 }
 
 /// `path` as one word for the SDKs' shells.

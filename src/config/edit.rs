@@ -6,6 +6,11 @@
 //! - the new text is written to a temporary file in the same directory, with the
 //!   original's permissions (0600 for a new file), and renamed over the original:
 //!   a crash leaves the old file or the new one, never half of one;
+//! - a symlinked file (dotfiles) is edited where it really is: the temporary file is
+//!   made beside the link's final target and renamed over that target, so the link
+//!   stays and nothing is left behind in the target. The backup goes beside the link
+//!   (`~/.aws`), never into the target's directory (often a repository), and
+//!   [`Written::real`] names the target so the command can say which file changed;
 //! - edits touch exactly the lines they name; every other byte stays as it was.
 
 use std::io::Write;
@@ -101,13 +106,8 @@ pub(crate) fn replace_value(text: &str, section: In<'_>, key_name: &str, value: 
                 return line.to_string();
             }
             if inside && key(line).as_deref() == Some(key_name) {
-                let end = if line.ends_with("\r\n") {
-                    "\r\n"
-                } else if line.ends_with('\n') {
-                    "\n"
-                } else {
-                    ""
-                };
+                // The line's own end, whatever it is (a lone `\r` at the end of the file too).
+                let end = &line[line.trim_end_matches(['\r', '\n']).len()..];
                 return format!("{key_name} = {value}{end}");
             }
             line.to_string()
@@ -128,10 +128,55 @@ pub(crate) fn append(text: &str, section: &str) -> String {
     out
 }
 
-/// Writes `text` over the file at `path`, keeping a 0600 backup of the old contents
-/// (if there were any) named after `stamp`; returns the backup's path.
-pub(crate) fn write(path: &Path, text: &str, stamp: &str) -> std::io::Result<Option<PathBuf>> {
-    let old = match std::fs::read(path) {
+/// What [`write`] did: where the old contents were kept, and the file it really
+/// changed when `path` is a symlink.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub backup: Option<PathBuf>,
+    pub real: Option<PathBuf>,
+}
+
+impl Written {
+    /// `path` as the person should read it: with its real target when it is a link.
+    pub(crate) fn place(&self, path: &Path) -> String {
+        match &self.real {
+            Some(real) => format!(
+                "{} (a link: its target {} was changed, the link kept)",
+                path.display(),
+                real.display()
+            ),
+            None => path.display().to_string(),
+        }
+    }
+}
+
+/// The file a symlink at `path` finally points to; `None` if `path` is no symlink.
+fn link_target(path: &Path) -> std::io::Result<Option<PathBuf>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map(Some).map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "it is a symlink to {}, which cannot be reached ({e})",
+                        std::fs::read_link(path).unwrap_or_default().display()
+                    ),
+                )
+            })
+        }
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `text` over the file at `path` (over its final target, if it is a symlink),
+/// keeping a 0600 backup of the old contents (if there were any) named after `stamp`
+/// beside `path`.
+pub(crate) fn write(path: &Path, text: &str, stamp: &str) -> std::io::Result<Written> {
+    let real = link_target(path)?;
+    let file = real.as_deref().unwrap_or(path);
+    let old = match std::fs::read(file) {
         Ok(old) => Some(old),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
@@ -147,15 +192,20 @@ pub(crate) fn write(path: &Path, text: &str, stamp: &str) -> std::io::Result<Opt
         }
         None => None,
     };
-    let temporary = dir.join(format!(".{name}.aws-mfa-proc-{}", std::process::id()));
+    let real_name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let real_dir = file.parent().unwrap_or(Path::new("."));
+    let temporary = real_dir.join(format!(".{real_name}.aws-mfa-proc-{}", std::process::id()));
     private_file(&temporary, text.as_bytes())?;
     #[cfg(unix)]
     if old.is_some() {
-        let mode = std::fs::metadata(path)?.permissions();
+        let mode = std::fs::metadata(file)?.permissions();
         std::fs::set_permissions(&temporary, mode)?;
     }
-    std::fs::rename(&temporary, path)?;
-    Ok(backup)
+    if let Err(e) = std::fs::rename(&temporary, file) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(e);
+    }
+    Ok(Written { backup, real })
 }
 
 /// A new file readable by its owner only, holding `bytes`, flushed to disk.
@@ -217,12 +267,67 @@ mod tests {
         let path = dir.path().join("credentials");
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let backup = write(&path, "new", "20261201T120000").unwrap().unwrap();
+        let backup = write(&path, "new", "20261201T120000")
+            .unwrap()
+            .backup
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         assert_eq!(std::fs::read_to_string(&backup).unwrap(), "old");
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!((mode(&path), mode(&backup)), (0o640, 0o600));
-        assert_eq!(write(&dir.path().join("new"), "x", "s").unwrap(), None);
+        assert_eq!(
+            write(&dir.path().join("new"), "x", "s").unwrap(),
+            Written::default()
+        );
         assert_eq!(mode(&dir.path().join("new")), 0o600);
+    }
+
+    /// Issue 17, item 6: the rename replaced a symlinked file, leaving the secret in the
+    /// file the link pointed to.
+    #[test]
+    fn a_symlinked_file_is_edited_at_its_target_and_the_link_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let dotfiles = dir.path().join("dotfiles");
+        let aws = dir.path().join(".aws");
+        std::fs::create_dir_all(&dotfiles).unwrap();
+        std::fs::create_dir_all(&aws).unwrap();
+        let target = dotfiles.join("credentials");
+        std::fs::write(&target, "secret").unwrap();
+        let link = aws.join("credentials");
+        std::os::unix::fs::symlink("../dotfiles/credentials", &link).unwrap();
+
+        let written = write(&link, "clean", "20261201T120000").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "clean");
+        assert_eq!(
+            written.real.as_deref(),
+            Some(target.canonicalize().unwrap().as_path())
+        );
+        let backup = written.backup.clone().unwrap();
+        assert_eq!(
+            backup.parent(),
+            Some(aws.as_path()),
+            "the backup stays beside the link"
+        );
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), "secret");
+        let left: Vec<_> = std::fs::read_dir(&dotfiles)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            ["credentials"],
+            "nothing else in the target's directory"
+        );
+        assert!(
+            written
+                .place(&link)
+                .contains(target.canonicalize().unwrap().to_str().unwrap())
+        );
     }
 }

@@ -5,7 +5,8 @@
 //!   `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/…`, with a leading `~/` expanded;
 //! - a missing file is an empty file;
 //! - only regular files are read: a FIFO, a device or a directory is an error at once
-//!   (they are opened non-blocking, so even a FIFO with no writer cannot stall us).
+//!   ([`crate::regular`]: opened non-blocking, so even a FIFO with no writer cannot
+//!   stall us).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -59,24 +60,14 @@ pub(crate) fn open_regular(path: &Path) -> Result<Option<(File, u64)>, std::io::
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(
         &mut options,
-        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        crate::regular::NONBLOCK.bits() as i32,
     );
     let file = match options.open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let metadata = file.metadata()?;
-    let kind = metadata.file_type();
-    if !kind.is_file() {
-        let what = if kind.is_dir() {
-            "a directory"
-        } else {
-            "not a regular file (a FIFO, socket or device)"
-        };
-        return Err(std::io::Error::other(format!("it is {what}")));
-    }
-    Ok(Some((file, metadata.len())))
+    crate::regular::only_regular(file).map(Some)
 }
 
 /// The whole text of a config or credentials file; empty if it does not exist.

@@ -39,12 +39,12 @@ pub(crate) use command_line::{flag_value, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
-pub(crate) use rules::{env_endpoint, is_region};
+pub(crate) use rules::{check_mfa_serial, env_endpoint, is_region};
 
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
 use crate::system::Environment;
-use rules::{check_mfa_serial, check_profile_name, seconds, truncate};
+use rules::{check_profile_name, seconds, truncate};
 
 /// The parsed config and credentials files.
 pub(crate) struct Config {

@@ -3,7 +3,8 @@
 //!
 //! Invariants:
 //! - `mfa_process` runs through the platform shell (`/bin/sh -c`, `cmd /C`); `ykman` is
-//!   run directly, `ykman [--device SERIAL] oath accounts code --single NAME`;
+//!   run directly, `ykman [--device SERIAL] oath accounts code --single -- NAME`: the
+//!   `--` keeps an account name that starts with `-` from being read as an option;
 //! - with a terminal, the program's stdin and stderr are the terminal (a touch or
 //!   passphrase prompt reaches the person); without one, stdin is empty, stderr is
 //!   kept for the error message, and for ykman a desktop notification asks for the touch;
@@ -66,7 +67,7 @@ impl CommandSource {
                 if let Some(device) = device {
                     command.args(["--device", device]);
                 }
-                command.args(["oath", "accounts", "code", "--single", account]);
+                command.args(["oath", "accounts", "code", "--single", "--", account]);
                 command
             }
         }
@@ -146,5 +147,34 @@ impl CodeSource for CommandSource {
             Program::Shell(line) => format!("mfa_process `{}`", crate::error::clip(line, 80)),
             Program::Ykman { .. } => "ykman".to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ykman_account_that_looks_like_an_option_stays_an_account() {
+        let source = CommandSource::new(Program::Ykman {
+            account: "--device=other".into(),
+            device: Some("12345678".into()),
+            profile: "mfa".into(),
+        });
+        let command = source.command();
+        let args: Vec<_> = command.get_args().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "--device",
+                "12345678",
+                "oath",
+                "accounts",
+                "code",
+                "--single",
+                "--",
+                "--device=other"
+            ]
+        );
     }
 }

@@ -5,11 +5,15 @@
 //! - nothing is read from stdin or written to stdout/stderr here;
 //! - hidden answers are read with echo off, and Ctrl-C restores the terminal before
 //!   the program ends (exit 130);
-//! - with no controlling terminal (IDE, cron, `setsid`), [`Terminal::present`] fails at once.
+//! - with no controlling terminal (IDE, cron, `setsid`), [`Terminal::present`] fails at once;
+//! - every text written here (questions and messages) has its control characters
+//!   escaped: a value from AWS or a config cannot move the cursor, retitle the window
+//!   or fake a line.
 
 use std::io::Write;
 
 use super::PromptError;
+use crate::error::escape_controls;
 use crate::secret::Secret;
 
 /// The person at the terminal.
@@ -112,7 +116,7 @@ impl Terminal for ControllingTerminal {
     fn read_secret(&mut self, question: &str) -> Result<Secret<String>, PromptError> {
         self.present()?;
         let _sigint = interrupt::hold();
-        rpassword::prompt_password(question)
+        rpassword::prompt_password(escape_controls(question))
             .map(Secret::new)
             .map_err(|e| {
                 self.tell(""); // end the prompt's line before the error is printed
@@ -123,7 +127,7 @@ impl Terminal for ControllingTerminal {
     fn read_line(&mut self, question: &str) -> Result<String, PromptError> {
         use std::io::BufRead;
         let mut tty = Self::open().map_err(no_terminal)?;
-        write!(tty, "{question}").map_err(interrupted_or)?;
+        write!(tty, "{}", escape_controls(question)).map_err(interrupted_or)?;
         tty.flush().map_err(interrupted_or)?;
         let mut line = String::new();
         let input = Self::open_in().map_err(no_terminal)?;
@@ -136,7 +140,7 @@ impl Terminal for ControllingTerminal {
 
     fn tell(&mut self, message: &str) {
         if let Ok(mut tty) = Self::open() {
-            let _ = writeln!(tty, "{message}");
+            let _ = writeln!(tty, "{}", escape_controls(message));
         }
     }
 }

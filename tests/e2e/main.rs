@@ -32,3 +32,4 @@ mod tools;
 mod trust;
 mod trust_console;
 mod trust_copies;
+mod trust_edits;
