@@ -25,8 +25,9 @@ pub(crate) struct MemoryAws {
     pub keys: RefCell<Vec<String>>,
     /// How many DeleteAccessKey calls fail before one works.
     pub failing_deletes: Cell<usize>,
-    /// Whether access keys made by CreateAccessKey are refused by STS.
-    pub new_keys_refused: Cell<bool>,
+    /// How many calls signed with a key made by CreateAccessKey STS refuses as an
+    /// unknown key first (IAM is eventually consistent); `usize::MAX`: for ever.
+    pub new_key_refusals: Cell<usize>,
     created: Cell<usize>,
 }
 
@@ -43,7 +44,7 @@ impl MemoryAws {
             now: Cell::new(now),
             keys: RefCell::new(keys.iter().map(|k| k.to_string()).collect()),
             failing_deletes: Cell::new(0),
-            new_keys_refused: Cell::new(false),
+            new_key_refusals: Cell::new(0),
             created: Cell::new(0),
         }
     }
@@ -97,12 +98,12 @@ impl Aws for MemoryAws {
     fn caller(&self, _: &Place, signer: Signer<'_>) -> Result<String, AwsError> {
         if let Signer::Keys(keys) = signer {
             self.known(&keys.access_key_id)?;
-            if self.new_keys_refused.get() && keys.access_key_id.starts_with("AKIANEW") {
-                return Err(AwsError::Refused {
-                    service: Service::Sts,
-                    code: "AccessDenied".into(),
-                    message: "the new key is refused".into(),
-                });
+            let refusals = self.new_key_refusals.get();
+            if refusals > 0 && keys.access_key_id.starts_with("AKIANEW") {
+                if refusals != usize::MAX {
+                    self.new_key_refusals.set(refusals - 1);
+                }
+                return Err(AwsError::InvalidKeys(keys.access_key_id.clone()));
             }
         }
         Ok(USER_ARN.into())

@@ -13,7 +13,7 @@
 //! - a rotation cut short leaves the mark, so the next `rotate` finishes it and `doctor`
 //!   reports it; a user with two keys and no mark gets an error naming the other key.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::Ctx;
 use super::Error;
@@ -199,12 +199,12 @@ fn store(ctx: &Ctx<'_>, name: &str, keys: &LongTermKeys) -> Result<(), crate::st
 
 /// IAM is eventually consistent: a new key can take seconds to work.
 fn wait_until_it_works(ctx: &Ctx<'_>, sts: &Place, keys: &LongTermKeys) -> Result<(), AwsError> {
-    let deadline = Instant::now() + NEW_KEY_PATIENCE;
+    let deadline = ctx.clock.now() + chrono::Duration::from_std(NEW_KEY_PATIENCE).expect("seconds");
     loop {
         match ctx.aws.caller(sts, Signer::Keys(keys)) {
             Ok(_) => return Ok(()),
-            Err(AwsError::InvalidKeys(_)) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_secs(2))
+            Err(AwsError::InvalidKeys(_)) if ctx.clock.now() < deadline => {
+                ctx.clock.sleep(Duration::from_secs(2))
             }
             Err(e) => return Err(e),
         }
@@ -365,8 +365,11 @@ mod tests {
     #[test]
     fn a_new_key_that_never_works_leaves_the_old_secret_stored() {
         let mut w = World::new(&[OLD], None);
-        w.aws.new_keys_refused.set(true);
+        w.aws.new_key_refusals.set(usize::MAX);
+        let started = w.clock.now();
         let error = w.rotate().unwrap_err();
+        // It waited out IAM's patience on the clock, not on the wall.
+        assert!(w.clock.now() - started >= chrono::Duration::from_std(NEW_KEY_PATIENCE).unwrap());
         assert!(
             error.contains("never worked") && error.contains(OLD),
             "{error}"
@@ -380,6 +383,21 @@ mod tests {
             vec![OLD.to_string()],
             "the new key is deleted again"
         );
+    }
+
+    #[test]
+    fn a_new_key_that_iam_takes_seconds_to_know_is_retried_until_it_works() {
+        let mut w = World::new(&[OLD], None);
+        w.aws.new_key_refusals.set(3);
+        let started = w.clock.now();
+        w.rotate().unwrap();
+        assert_eq!(
+            w.clock.now() - started,
+            chrono::Duration::seconds(6),
+            "three waits of 2 s"
+        );
+        assert_ne!(w.stored().access_key_id, OLD);
+        assert_eq!(w.iam().len(), 1, "the old key is deleted");
     }
 
     #[test]
