@@ -30,7 +30,12 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 ///
 /// then store the long-term keys once with `aws-mfa-proc add mfa`.
 #[derive(Debug, Parser)]
-#[command(name = "aws-mfa-proc", version, verbatim_doc_comment)]
+#[command(
+    name = "aws-mfa-proc",
+    bin_name = "aws-mfa-proc",
+    version,
+    verbatim_doc_comment
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub select: ProfileFlags,
@@ -140,6 +145,9 @@ pub(crate) struct ImportArgs {
     /// Delete sections of plaintext session keys (aws_session_token) without asking
     #[arg(long)]
     pub delete_sessions: bool,
+    /// Taken only to name the right flag: import's source is `--from-profile`
+    #[arg(long, value_name = "SRC", hide = true)]
+    pub source_profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,12 @@ use crate::secret::Secret;
 use crate::store::Lookup;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
+    if let Some(src) = &args.source_profile {
+        return Err(Error::Input(format!(
+            "import names the profile whose keys move with --from-profile; nothing was changed. Run `aws-mfa-proc import --from-profile {}`",
+            crate::error::one_line(src, 64)
+        )));
+    }
     let config = Config::load(ctx.env).map_err(|source| Error::Config {
         profile: None,
         source,
@@ -112,6 +118,12 @@ fn move_keys(
     }
     // Keys stored under a name no profile uses would be lost to the person.
     let name = match &ctx.profile {
+        Some(name) if !config.helper_profiles().contains(&name.as_str()) => {
+            return Err(Error::Input(format!(
+                "no profile `{name}` in {} runs aws-mfa-proc, so keys stored for it would serve nothing; nothing was changed. Add [profile {name}] with `credential_process = aws-mfa-proc --profile {name}` and `mfa_serial` (or run `aws-mfa-proc setup`), then import again",
+                paths.config.display()
+            )));
+        }
         Some(name) => name.clone(),
         None => helper_reading_from(config, src)
             .or_else(|| config.choose_profile(None).ok())
@@ -156,6 +168,16 @@ fn move_keys(
     if removed > 0 {
         *text = without;
         lines.push(format!("Removed them from {credentials}"));
+        if src == "default" && config.credential_process("default").is_none() {
+            lines.push(format!(
+                "Calls without --profile used [default]'s keys, which are gone from {credentials}: set AWS_PROFILE={name} (or a role profile) in your shell, or give [default] in {} the line `credential_process = {}`",
+                paths.config.display(),
+                config
+                    .credential_process(&name)
+                    .map(|line| without_flag(line, "--source-profile"))
+                    .unwrap_or_else(|| format!("aws-mfa-proc --profile {name}"))
+            ));
+        }
     }
     if let Some(line) = config.credential_process(&name)
         && flag_value(line, "--source-profile").as_deref() == Some(src)
