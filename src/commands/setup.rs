@@ -61,10 +61,19 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         {
             tell(ctx, "Use letters, digits and _ - . @ + only.");
         } else if existing.profile_names().contains(&name.as_str()) {
+            let hint = if existing.helper_profiles().contains(&name.as_str()) {
+                format!(
+                    " (it runs aws-mfa-proc already: `aws-mfa-proc add {name}` stores its keys)"
+                )
+            } else if existing.value(&name, "role_arn").is_some() {
+                " (it is a role profile: its credentials come from its source_profile, and it needs no keys)".to_string()
+            } else {
+                String::new()
+            };
             tell(
                 ctx,
                 &format!(
-                    "Profile `{name}` already exists in {}; setup never changes an existing profile. Choose another name (or use `aws-mfa-proc add {name}` for its keys).",
+                    "Profile `{name}` already exists in {}; setup never changes an existing profile. Choose another name{hint}.",
                     paths.config.display()
                 ),
             );
