@@ -33,6 +33,7 @@
 //!   and any copy of a revoked item's name, whatever keychain digests it carries
 //!   (copies named by builds up to 0.1, from the D-Bus address, are found so).
 
+mod kept;
 mod names;
 
 use std::collections::BTreeSet;
@@ -119,6 +120,8 @@ pub(crate) struct Cache {
     /// The keychain's instance ID, once read from it (or made); `None` if it cannot
     /// say, or is the keyutils backend.
     instance: OnceLock<Option<String>>,
+    /// The note of which keychain holds each profile's long-term keys ([`kept`]).
+    note: Option<std::path::PathBuf>,
 }
 
 impl Cache {
@@ -151,6 +154,7 @@ impl Cache {
             kernel: open_kernel(),
             tier,
             instance: OnceLock::new(),
+            note: kept::path(env),
         }
     }
 
@@ -163,6 +167,7 @@ impl Cache {
             tier: Tier::Copies("test".into()),
             reached: "test".into(),
             instance: OnceLock::new(),
+            note: None,
         }
     }
 
@@ -477,6 +482,35 @@ impl Cache {
     /// The long-term keys stored under `name`.
     pub(crate) fn keys(&self, name: &str) -> Result<Lookup<LongTermKeys>, StoreError> {
         self.vault.get_record(&keys_item(name))
+    }
+
+    /// Stores `keys` as profile `name`'s long-term keys, and notes which keychain holds
+    /// them.
+    pub(crate) fn store_keys(&self, name: &str, keys: &LongTermKeys) -> Result<(), StoreError> {
+        self.vault.put_record(&keys_item(name), keys, None)?;
+        if let (Some(note), Ok(backend)) = (&self.note, self.vault.backend()) {
+            kept::note(note, name, Some(backend.name()));
+        }
+        Ok(())
+    }
+
+    /// Deletes profile `name`'s long-term keys (not what was made from them: see
+    /// [`Cache::forget_keys`]); whether there were any.
+    pub(crate) fn delete_keys(&self, name: &str) -> Result<bool, StoreError> {
+        let existed = self.vault.delete(&keys_item(name))?;
+        if let Some(note) = &self.note {
+            kept::note(note, name, None);
+        }
+        Ok(existed)
+    }
+
+    /// Where profile `name`'s keys were stored, when that is another keychain than the
+    /// one reached now: (that keychain, the note that says so).
+    pub(crate) fn keys_elsewhere(&self, name: &str) -> Option<(String, String)> {
+        let note = self.note.as_ref()?;
+        let kept = kept::kept_in(note, name)?;
+        let here = self.vault.backend().ok().map(|b| b.name());
+        (here != Some(kept.as_str())).then(|| (kept, note.display().to_string()))
     }
 }
 

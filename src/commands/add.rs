@@ -51,10 +51,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
         from_terminal(ctx, &name)?
     };
     check(&keys)?;
-    ctx.cache
-        .vault
-        .put_record(&cache::keys_item(&name), &keys, None)
-        .map_err(keychain_error)?;
+    ctx.cache.store_keys(&name, &keys).map_err(keychain_error)?;
     forget_sessions_of(ctx, &name).map_err(keychain_error)?;
     let verb = match &existing {
         Some(old) => format!("Replaced the keys of `{name}` ({} before)", clip(old, 24)),

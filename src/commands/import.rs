@@ -17,7 +17,6 @@
 
 use super::Ctx;
 use super::Error;
-use crate::cache;
 use crate::cli::ImportArgs;
 use crate::config::edit::{self, In};
 use crate::config::{Config, Paths, flag_value, words};
@@ -150,10 +149,7 @@ fn move_keys(
             stored.access_key_id
         )));
     }
-    ctx.cache
-        .vault
-        .put_record(&cache::keys_item(&name), &keys, None)
-        .map_err(keychain_error)?;
+    ctx.cache.store_keys(&name, &keys).map_err(keychain_error)?;
     let mut lines = vec![format!(
         "Stored the keys of `{src}` ({}) in the {} as `{name}`",
         keys.access_key_id,

@@ -4,18 +4,13 @@
 use super::Ctx;
 use super::Error;
 use super::add::forget_sessions_of;
-use crate::cache;
 use crate::cli::Selection;
 use crate::output;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     let name = ctx.profile_name()?;
     let keychain_error = |e| Error::Keychain(name.clone(), e);
-    let removed = ctx
-        .cache
-        .vault
-        .delete(&cache::keys_item(&name))
-        .map_err(keychain_error)?;
+    let removed = ctx.cache.delete_keys(&name).map_err(keychain_error)?;
     forget_sessions_of(ctx, &name).map_err(keychain_error)?;
     let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
     output::report(

@@ -20,7 +20,6 @@ use super::Error;
 use super::add::forget_sessions_of;
 use super::setup::user_name;
 use crate::aws::{AccessKey, AwsError, NEW_KEY_PATIENCE, Place, Signer};
-use crate::cache;
 use crate::cli::Selection;
 use crate::config::{KeySource, Settings, Target};
 use crate::credentials::LongTermKeys;
@@ -192,9 +191,7 @@ fn user_of(ctx: &Ctx<'_>, sts: &Place, keys: &LongTermKeys) -> Result<String, Aw
 }
 
 fn store(ctx: &Ctx<'_>, name: &str, keys: &LongTermKeys) -> Result<(), crate::store::StoreError> {
-    ctx.cache
-        .vault
-        .put_record(&cache::keys_item(name), keys, None)
+    ctx.cache.store_keys(name, keys)
 }
 
 /// IAM is eventually consistent: a new key can take seconds to work.
@@ -297,10 +294,7 @@ mod tests {
             secret_access_key: Secret::new("oldsecret".into()),
             rotated_from: rotated_from.map(str::to_string),
         };
-        cache
-            .vault
-            .put_record(&cache::keys_item("mfa"), &keys, None)
-            .unwrap();
+        cache.store_keys("mfa", &keys).unwrap();
     }
 
     #[test]

@@ -18,7 +18,6 @@
 use super::Ctx;
 use super::Error;
 use crate::aws::{AwsError, Place, Signer};
-use crate::cache;
 use crate::config::{Config, Paths, edit, env_endpoint, is_region};
 use crate::credentials::LongTermKeys;
 use crate::output;
@@ -42,6 +41,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         ctx,
         "aws-mfa-proc setup: a profile that serves MFA sessions to the AWS CLI and SDKs.",
     );
+    where_the_keys_go(ctx)?;
 
     let taken = existing.profile_names();
     let suggested = std::iter::once("mfa".to_string())
@@ -153,8 +153,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     let serial = pick_device(ctx, &iam, &keys, user_name(&caller))?;
 
     ctx.cache
-        .vault
-        .put_record(&cache::keys_item(&name), &keys, None)
+        .store_keys(&name, &keys)
         .map_err(|e| Error::Keychain(name.clone(), e))?;
     let front = std::env::current_exe()
         .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
@@ -295,6 +294,27 @@ fn shell_quote(path: &str) -> String {
     } else {
         format!("'{}'", path.replace('\'', "'\\''"))
     }
+}
+
+/// Says which keychain will hold the long-term keys, and asks first when it is one a
+/// reboot clears (the kernel keyring, when no Secret Service answers).
+fn where_the_keys_go(ctx: &mut Ctx<'_>) -> Result<(), Error> {
+    let durable = ctx.cache.vault.backend().map_err(Error::Store)?.durable();
+    let keychain = ctx.cache.vault.describe();
+    tell(ctx, &format!("The keys will be stored in the {keychain}."));
+    if durable {
+        return Ok(());
+    }
+    let answer = ask(
+        ctx,
+        "That keyring is kernel memory: the keys are gone at the next reboot, and setup must run again. A Secret Service keeps them (README: Headless Linux). Store them there anyway? [y/N] ",
+    )?;
+    if matches!(answer.as_str(), "y" | "Y" | "yes") {
+        return Ok(());
+    }
+    Err(Error::Input(
+        "nothing was stored. Start a Secret Service and run setup from a shell that has its DBUS_SESSION_BUS_ADDRESS (README: Headless Linux), or answer y to keep the keys in the kernel keyring until reboot".into(),
+    ))
 }
 
 fn ask(ctx: &mut Ctx<'_>, question: &str) -> Result<String, Error> {

@@ -121,10 +121,18 @@ fn keys_state(cache: &Cache, keys: &KeySource) -> (String, bool) {
                     true,
                 ),
             },
-            Ok(Lookup::Missing) => (
-                format!("keys MISSING: run `aws-mfa-proc add {name}`"),
-                false,
-            ),
+            Ok(Lookup::Missing) => match cache.keys_elsewhere(name) {
+                Some((kept, _)) => (
+                    format!(
+                        "keys MISSING here: they were stored in the {kept}, which this shell does not reach"
+                    ),
+                    false,
+                ),
+                None => (
+                    format!("keys MISSING: run `aws-mfa-proc add {name}`"),
+                    false,
+                ),
+            },
             Ok(Lookup::Unreadable(damage)) => (
                 format!("keys UNREADABLE ({damage}): run `aws-mfa-proc add {name}`"),
                 false,

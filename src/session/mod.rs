@@ -83,6 +83,10 @@ pub(crate) enum SessionError {
     )]
     NoKeys(String, String),
     #[error(
+        "the long-term keys of `{0}` were stored in the {1} (noted in {2}), and this call reached the {3} instead. Run it where the {1} is reachable (for a Secret Service: with your login session's DBUS_SESSION_BUS_ADDRESS), or store them here: `aws-mfa-proc add {0}`"
+    )]
+    KeysElsewhere(String, String, String, String),
+    #[error(
         "the long-term keys stored for `{0}` are unreadable ({1}). Store them again with `aws-mfa-proc add {0}`"
     )]
     BadKeys(String, String),
@@ -331,7 +335,12 @@ fn long_term_keys(cache: &Cache, settings: &Settings) -> Result<LongTermKeys, Se
         KeySource::SharedProfile { keys, .. } => Ok(keys.clone()),
         KeySource::Keychain(name) => match cache.keys(name)? {
             Lookup::Found(keys) => Ok(keys),
-            Lookup::Missing => Err(SessionError::NoKeys(name.clone(), cache.vault.describe())),
+            Lookup::Missing => Err(match cache.keys_elsewhere(name) {
+                Some((kept, note)) => {
+                    SessionError::KeysElsewhere(name.clone(), kept, note, cache.vault.describe())
+                }
+                None => SessionError::NoKeys(name.clone(), cache.vault.describe()),
+            }),
             Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why.to_string())),
         },
     }
