@@ -26,3 +26,4 @@ mod standin;
 mod support;
 mod tools;
 mod trust;
+mod trust_config;
