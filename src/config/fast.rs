@@ -138,8 +138,8 @@ pub(crate) fn target_in(
     source_profile: Option<&str>,
 ) -> Option<Target> {
     let mut files = [
-        check(source, FileKind::Config)?,
-        check(source, FileKind::Credentials)?,
+        check(source, FileKind::Config, false)?,
+        check(source, FileKind::Credentials, false)?,
     ];
     target_from(source.paths(), &mut files, env, profile, source_profile)
 }
@@ -197,8 +197,8 @@ pub(crate) fn only_helper(env: &dyn Environment) -> Option<Target> {
 
 pub(crate) fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Option<Target> {
     let mut files = [
-        check(source, FileKind::Config)?,
-        check(source, FileKind::Credentials)?,
+        check(source, FileKind::Config, true)?,
+        check(source, FileKind::Credentials, true)?,
     ];
     let [config, credentials] = &mut files;
     let helpers = Helpers::of(config.scan.helpers()?, credentials.scan.helpers()?);
@@ -277,12 +277,13 @@ impl Pass<'_> {
 }
 
 /// Reads one file through once: every line checked as the SDK's parser checks it, the
-/// profiles that set `credential_process` noted, and where each section starts. `None`
+/// sections that set `credential_process` noted (if `helpers`: for a bare call), and
+/// where each section starts. `None`
 /// if a line would not parse (the full loader then says which) or the file cannot be
 /// read.
-pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind) -> Option<Pass<'a>> {
+pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind, helpers: bool) -> Option<Pass<'a>> {
     let mut file = source.open(kind)?;
-    let mut scan = Scan::new();
+    let mut scan = Scan::new(helpers);
     // Room for a section every 64 bytes, so the index is not copied as it grows.
     let mut index = Index {
         sections: Vec::with_capacity(file.size_hint() / 64),

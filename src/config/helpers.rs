@@ -42,38 +42,58 @@ impl Helpers {
     /// value) of the config and the credentials file.
     pub(super) fn of(config: Vec<(String, String)>, credentials: Vec<(String, String)>) -> Helpers {
         let mut helpers = Helpers::default();
-        // Profile → (runs aws-mfa-proc, runs it bare).
-        let mut profiles: HashMap<String, (bool, bool)> = HashMap::new();
-        for (kind, sections) in [
-            (FileKind::Config, config),
-            (FileKind::Credentials, credentials),
-        ] {
-            let mut file: HashMap<String, (bool, bool)> = HashMap::new();
-            for (header, value) in sections {
-                let us = runs_us(&value);
-                if header == "DEFAULT" {
-                    helpers.everywhere |= us;
-                    continue;
-                }
-                let sdk = sdk_profile(kind, &header);
-                let Some(name) = botocore_profile(kind, &header).or(sdk.map(str::to_string)) else {
-                    continue;
-                };
-                if us && sdk.is_none() {
-                    helpers.skipped.push((kind, header.clone(), name.clone()));
-                }
-                let bare = us && flag_value(&value, "--profile").is_none();
-                let entry = file.entry(name).or_default();
-                *entry = (entry.0 | us, entry.1 | bare);
-            }
-            profiles.extend(file);
+        // Profile → runs aws-mfa-proc bare; each file's own, then the credentials file's
+        // over the config file's. Only the config file's helpers are kept (configs hold
+        // thousands of other programs' lines); the credentials file's are all kept, as
+        // one that runs another program overrides the config file's.
+        let mut config = helpers.profiles(FileKind::Config, config, false);
+        for (name, runs) in helpers.profiles(FileKind::Credentials, credentials, true) {
+            match runs {
+                Some(bare) => config.insert(name, Some(bare)),
+                None => config.remove(&name),
+            };
         }
-        helpers.names = (profiles.into_iter())
-            .filter(|(_, (us, _))| *us)
-            .map(|(name, (_, bare))| (name, bare))
+        helpers.names = (config.into_iter())
+            .filter_map(|(name, runs)| Some((name, runs?)))
             .collect();
         helpers.names.sort_unstable();
         helpers
+    }
+
+    /// The profiles of one file's sections, each with `Some(bare)` if one of its
+    /// sections runs aws-mfa-proc (bare: without `--profile`), else `None` (only if
+    /// `all`); notes the sections the Rust SDK skips and `[DEFAULT]`.
+    fn profiles(
+        &mut self,
+        kind: FileKind,
+        sections: Vec<(String, String)>,
+        all: bool,
+    ) -> HashMap<String, Option<bool>> {
+        let mut profiles: HashMap<String, Option<bool>> = HashMap::new();
+        for (header, value) in sections {
+            let us = runs_us(&value);
+            if !us && !all {
+                continue;
+            }
+            if header == "DEFAULT" {
+                self.everywhere |= us;
+                continue;
+            }
+            let sdk = sdk_profile(kind, &header);
+            let Some(name) = botocore_profile(kind, &header).or(sdk.map(str::to_string)) else {
+                continue;
+            };
+            if us && sdk.is_none() {
+                self.skipped.push((kind, header.clone(), name.clone()));
+            }
+            let bare = us.then(|| flag_value(&value, "--profile").is_none());
+            let runs = profiles.entry(name).or_default();
+            *runs = match (*runs, bare) {
+                (Some(a), Some(b)) => Some(a | b),
+                (a, b) => a.or(b),
+            };
+        }
+        profiles
     }
 
     /// The profile a bare call serves: the only one that runs aws-mfa-proc.

@@ -5,8 +5,11 @@
 //! Invariants:
 //! - lines are cut as `str::lines` cuts them, headers start with `[`, comments with `#`
 //!   or `;` (inside a property line, only after a blank), continuations with a blank;
-//! - [`Scan`] accepts a file exactly when the SDK's parser does, and names profiles as
-//!   it does (property tests and the `config` fuzz target hold the two together);
+//! - [`Scan`] accepts a file exactly when the SDK's parser does and no section is written
+//!   twice (which the full loader refuses: [`repeated_section`]), and names profiles as
+//!   the SDK does (property tests and the `config` fuzz target hold the two together);
+//! - linear in the file: each line is looked at once, each section key hashed once, and
+//!   nothing is searched per line;
 //! - the text is looked at 32 bytes at a time for line ends, `=` and comment marks
 //!   (SSE2 through the safe `safe_arch` crate on x86-64, a plain loop elsewhere); the
 //!   usual `key = value` line is judged from those marks alone.
@@ -242,9 +245,9 @@ fn trim(text: &str) -> &str {
 /// one section is written twice, and the sections that set `credential_process`.
 pub(super) struct Scan {
     /// Each section header (what its brackets hold) that sets `credential_process`, and
-    /// the last value it sets, in file order. Pushed, never searched: configs hold
-    /// thousands of such lines.
-    values: Vec<(String, String)>,
+    /// the last value it sets, in file order, if they are wanted (a bare call). Pushed,
+    /// never searched: configs hold thousands of such lines.
+    values: Option<Vec<(String, String)>>,
     /// The section being read, and whether its last property is `credential_process`.
     section: Option<String>,
     property: Property,
@@ -267,9 +270,10 @@ enum Property {
 }
 
 impl Scan {
-    pub(super) fn new() -> Scan {
+    /// A scan that notes the sections that set `credential_process` if `helpers`.
+    pub(super) fn new(helpers: bool) -> Scan {
         Scan {
-            values: Vec::new(),
+            values: helpers.then(Vec::new),
             section: None,
             property: Property::None,
             keys: HashSet::default(),
@@ -280,7 +284,7 @@ impl Scan {
 
     /// Reads a whole text; [`Scan::chunk`] without the streaming.
     pub(super) fn text(text: &str) -> Scan {
-        let mut scan = Scan::new();
+        let mut scan = Scan::new(true);
         scan.chunk(text, |_, _| {});
         scan
     }
@@ -379,7 +383,9 @@ impl Scan {
                     let text = trim(line);
                     if *subproperty && !text.is_empty() && whole.property().is_none() {
                         self.broken = true;
-                    } else if *credential_process && let Some((_, value)) = self.values.last_mut() {
+                    } else if *credential_process
+                        && let Some((_, value)) = self.values.as_mut().and_then(|v| v.last_mut())
+                    {
                         value.push('\n');
                         value.push_str(text);
                     }
@@ -389,12 +395,12 @@ impl Scan {
             match (&self.section, whole.property()) {
                 (Some(section), Some((key, value))) => {
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
-                    if credential_process {
+                    if credential_process && let Some(values) = &mut self.values {
                         // Set twice in one section: the last one counts. (A section
                         // written twice is refused, so a section's lines are together.)
-                        match self.values.last_mut() {
+                        match values.last_mut() {
                             Some((s, v)) if s == section => *v = value.to_string(),
-                            _ => self.values.push((section.clone(), value.to_string())),
+                            _ => values.push((section.clone(), value.to_string())),
                         }
                     }
                     self.property = Property::Some {
@@ -409,9 +415,9 @@ impl Scan {
     }
 
     /// Each section that sets `credential_process` (what its brackets hold), and the
-    /// value; `None` if the file does not parse.
+    /// value; `None` if the file does not parse, or the scan was not asked to note them.
     pub(super) fn helpers(&mut self) -> Option<Vec<(String, String)>> {
-        self.parses().then(|| std::mem::take(&mut self.values))
+        self.values.take().filter(|_| self.parses())
     }
 }
 

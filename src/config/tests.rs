@@ -273,7 +273,7 @@ fn sections_of(text: &str, profile: &str) -> String {
         config: text.as_bytes(),
         credentials: b"",
     };
-    check(&source, FileKind::Config)
+    check(&source, FileKind::Config, true)
         .unwrap()
         .sections(&[profile.to_string()])
         .unwrap()
@@ -308,7 +308,10 @@ fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
             config: format!("{broken}{text}").into_bytes().leak(),
             credentials: b"",
         };
-        assert!(check(&source, FileKind::Config).is_none(), "{broken:?}");
+        assert!(
+            check(&source, FileKind::Config, true).is_none(),
+            "{broken:?}"
+        );
     }
 }
 
