@@ -270,13 +270,15 @@ enum Property {
 }
 
 impl Scan {
-    /// A scan that notes the sections that set `credential_process` if `helpers`.
-    pub(super) fn new(helpers: bool) -> Scan {
+    /// A scan that notes the sections that set `credential_process` if `helpers`, of a
+    /// text of about `size` bytes.
+    pub(super) fn new(helpers: bool, size: usize) -> Scan {
         Scan {
             values: helpers.then(Vec::new),
             section: None,
             property: Property::None,
-            keys: HashSet::default(),
+            // Room for a section every 64 bytes, so the set is not rebuilt as it grows.
+            keys: HashSet::with_capacity_and_hasher(size / 64, Default::default()),
             repeated: false,
             broken: false,
         }
@@ -284,7 +286,7 @@ impl Scan {
 
     /// Reads a whole text; [`Scan::chunk`] without the streaming.
     pub(super) fn text(text: &str) -> Scan {
-        let mut scan = Scan::new(true);
+        let mut scan = Scan::new(true, text.len());
         scan.chunk(text, |_, _| {});
         scan
     }
@@ -358,14 +360,7 @@ impl Scan {
                     section.clear();
                     section.push_str(name);
                     self.property = Property::None;
-                    let (prefix, name) = section_key(name);
-                    let key = hash64(
-                        prefix
-                            .unwrap_or("\0")
-                            .bytes()
-                            .chain([0])
-                            .chain(name.bytes()),
-                    );
+                    let key = key_hash(name);
                     self.repeated |= !self.keys.insert(key);
                 }
                 None => self.broken = true,
@@ -462,6 +457,21 @@ pub(super) fn repeated_section(text: &str) -> Option<(String, usize, usize)> {
         }
     }
     None
+}
+
+/// A hash of the [`section_key`] of what a header holds.
+#[inline(always)]
+fn key_hash(inner: &str) -> u64 {
+    // The usual header, `[profile NAME]`, with nothing to trim: its bytes are its key.
+    if let Some(name) = inner.strip_prefix("profile ")
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return hash64(inner.bytes());
+    }
+    let (prefix, name) = section_key(inner);
+    let prefix = prefix.unwrap_or("\0").bytes();
+    hash64(prefix.chain([b' ']).chain(name.bytes()))
 }
 
 /// FNV-1a, 64 bits.

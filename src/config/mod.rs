@@ -329,7 +329,7 @@ impl Config {
 
     /// Sections that run aws-mfa-proc for botocore but that the Rust SDK skips: the
     /// profile botocore reads there, and what the header holds.
-    pub(crate) fn skipped_sections(&self) -> impl Iterator<Item = (&str, &str)> {
+    fn skipped_sections(&self) -> impl Iterator<Item = (&str, &str)> {
         (self.helpers.skipped.iter()).map(|(_, header, name)| (name.as_str(), header.as_str()))
     }
 
