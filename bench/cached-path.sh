@@ -6,6 +6,13 @@
 #   RUNS=1 AWS_MFA_PROC_BIN=target/debug/aws-mfa-proc bench/cached-path.sh   # smoke run
 #   AWS_MFA_PROC_BASELINE_BIN=/tmp/old/target/release/aws-mfa-proc bench/cached-path.sh
 #                                     # adds rows for another build (before/after, one run)
+#   SHAPES_ONLY=1 bench/cached-path.sh  # only the config-shapes table (SHAPES=0: without it)
+#
+# The config-shapes table holds the cached path to +1 ms or less per 5,000 profiles
+# whatever the config holds (issue #18): plain profiles, a credential_process in every
+# profile (aws-mfa-proc's, another program's), role chains, long comments,
+# sub-properties, CRLF, and the wanted profile first, in the middle and last, at
+# SHAPE_SIZES profiles (default 5,000 and 50,000), SHAPE_RUNS runs each (default 20).
 #
 # Everything runs in a temp HOME against a private D-Bus + gnome-keyring and a local moto
 # server, like the tests; the user's keyring and ~/.aws are never touched. hyperfine and
@@ -99,6 +106,7 @@ printf '[static]\naws_access_key_id = AKIABENCHSTATIC0001\naws_secret_access_key
 AWS_ACCESS_KEY_ID=AKIABENCHLONGTERM01 AWS_SECRET_ACCESS_KEY=bench aws-mfa-proc add mfa --from-env >/dev/null
 script -qec "aws-mfa-proc login --profile mfa" /dev/null <<<"123456" >/dev/null
 aws-mfa-proc --profile mfa > "$work/session.json"
+if [[ ${SHAPES_ONLY:-0} != 1 ]]; then
 # The same, with the kernel keyring as the backend, inside a session keyring of its own
 # (linked to the user keyring, as a login session's is, so the user keyring is possessed).
 keyctl session - bash -c "keyctl link @u @s >/dev/null; export AWS_MFA_PROC_KEYCHAIN=keyutils
@@ -106,6 +114,13 @@ keyctl session - bash -c "keyctl link @u @s >/dev/null; export AWS_MFA_PROC_KEYC
   script -qec 'aws-mfa-proc login --profile mfa' /dev/null <<<654321 >/dev/null
   hyperfine -N --style none --runs $RUNS --warmup 10 --export-json $work/keyutils.json 'aws-mfa-proc --profile mfa' >/dev/null
   aws-mfa-proc logout --profile mfa >/dev/null" 2>/dev/null
+fi
+
+SHAPES=${SHAPES:-1}
+SHAPES_ONLY=${SHAPES_ONLY:-0}
+SHAPE_SIZES=${SHAPE_SIZES:-5000 50000}
+SHAPE_RUNS=${SHAPE_RUNS:-20}
+SHAPE_ROUNDS=${SHAPE_ROUNDS:-2}
 
 # Each command is measured in ROUNDS rounds of RUNS/ROUNDS runs, the rounds taking turns
 # with the other commands: a virtual machine's speed drifts over minutes, and spreading
@@ -116,6 +131,7 @@ measure() { # name, command…
     hyperfine -N --style none --runs "$(( (RUNS + ROUNDS - 1) / ROUNDS ))" --warmup 3 \
         --export-json "$work/$name.$round.json" "$@" >/dev/null
 }
+if [[ $SHAPES_ONLY != 1 ]]; then
 for round in $(seq "$ROUNDS"); do
     measure cat "cat $work/session.json"
     measure hit "aws-mfa-proc --profile mfa"
@@ -137,6 +153,94 @@ for round in $(seq "$ROUNDS"); do
         measure baseline_bare "$baseline"
     fi
 done
+fi
+
+# The config shapes: each config holds the four profiles above (the wanted one, `mfa`,
+# first unless the shape says otherwise) and N profiles of one shape.
+if [[ $SHAPES == 1 ]]; then
+    python3 - "$work" "$AWS_CONFIG_FILE" $SHAPE_SIZES <<'PY'
+import sys
+work, base, sizes = sys.argv[1], open(sys.argv[2]).read(), [int(n) for n in sys.argv[3:]]
+serial = "mfa_serial = arn:aws:iam::111111111111:mfa/u{i}\n"
+role = "[profile team-{i}]\nrole_arn = arn:aws:iam::{i:012d}:role/Dev\nsource_profile = mfa\nregion = eu-west-1\noutput = json\n"
+shapes = {
+    "plain": "[profile team-{i}]\nregion = eu-west-1\noutput = json\n",
+    "ours": "[profile team-{i}]\ncredential_process = aws-mfa-proc --profile team-{i}\n" + serial,
+    "other": "[profile team-{i}]\ncredential_process = granted credential-process --profile team-{i}\n" + serial,
+    "roles": role,
+    "comments": "# " + "c" * 198 + "\n[profile team-{i}]\n; " + "c" * 198 + "\nregion = eu-west-1\n",
+    "subproperties": "[profile team-{i}]\ns3 =\n  max_concurrent_requests = 20\n  addressing_style = path\nregion = eu-west-1\n",
+    "crlf": role,
+    "middle": role,
+    "last": role,
+}
+for n in sizes:
+    for name, shape in shapes.items():
+        profiles = ["\n" + shape.format(i=i) for i in range(n)]
+        at = {"middle": n // 2, "last": n}.get(name, 0)
+        text = "".join(profiles[:at]) + "\n" + base + "".join(profiles[at:])
+        if name == "crlf":
+            text = text.replace("\n", "\r\n")
+        open(f"{work}/shape-{name}-{n}", "w", newline="").write(text)
+PY
+    shape_names=(plain ours other roles comments subproperties crlf middle last)
+    bare_shapes=(other roles last)
+    measure_shape() { # name, command…
+        local name=$1; shift
+        hyperfine -N --style none --runs "$(( (SHAPE_RUNS + SHAPE_ROUNDS - 1) / SHAPE_ROUNDS ))" \
+            --warmup 1 --export-json "$work/$name.$round.json" "$@" >/dev/null
+    }
+    builds=("shape:$bin")
+    [[ -n ${AWS_MFA_PROC_BASELINE_BIN:-} ]] && builds+=("baseshape:$(realpath "$AWS_MFA_PROC_BASELINE_BIN")")
+    for round in $(seq "$SHAPE_ROUNDS"); do
+        for build in "${builds[@]}"; do
+            tag=${build%%:*} exe=${build#*:}
+            measure_shape "${tag}_one" "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE $exe --profile mfa"
+            measure_shape "${tag}_bare_one" "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE $exe"
+            for n in $SHAPE_SIZES; do
+                for shape in "${shape_names[@]}"; do
+                    measure_shape "${tag}_${shape}_$n" "env AWS_CONFIG_FILE=$work/shape-$shape-$n $exe --profile mfa"
+                done
+                for shape in "${bare_shapes[@]}"; do
+                    measure_shape "${tag}_bare_${shape}_$n" "env AWS_CONFIG_FILE=$work/shape-$shape-$n $exe"
+                done
+            done
+        done
+    done
+    python3 - "$work" "${AWS_MFA_PROC_BASELINE_BIN:-}" $SHAPE_SIZES <<'PY'
+import glob, json, statistics, sys
+work, baseline, sizes = sys.argv[1], sys.argv[2], [int(n) for n in sys.argv[3:]]
+def results(name):
+    return [json.load(open(f))["results"][0] for f in sorted(glob.glob(f"{work}/{name}.*.json"))]
+def med(name):
+    return statistics.median(t for r in results(name) for t in r["times"]) * 1000
+def cpu(name):  # user + system, less sensitive than wall time to a busy machine
+    return statistics.mean(r["user"] + r["system"] for r in results(name)) * 1000
+tags = ["shape"] + (["baseshape"] if baseline else [])
+print()
+print("Config shapes: a cache hit's median wall time, and what each 5,000 profiles add to it")
+print("(this minus the same call with the 4-profile config, in this run, scaled to 5,000")
+print("profiles), in wall time and in CPU time (user + system); goal <= 1 ms")
+head = f"{'shape':<32} {'profiles':>8} {'ms':>8} {'+ms/5k':>8} {'+cpu/5k':>8}"
+if baseline:
+    head += f" {'baseline ms':>12} {'+ms/5k':>8} {'+cpu/5k':>8}"
+print(head)
+rows = [(f"--profile mfa, {s}", "", s) for s in ["plain", "ours", "other", "roles", "comments", "subproperties", "crlf", "middle", "last"]]
+rows += [(f"bare, {s}", "bare_", s) for s in ["other", "roles", "last"]]
+for n in sizes:
+    for label, bare, shape in rows:
+        line = f"{label:<32} {n:>8}"
+        for tag in tags:
+            name, one = f"{tag}_{bare}{shape}_{n}", f"{tag}_{bare}one"
+            m, scale = med(name), 5000 / n
+            line += f" {m:>{8 if tag == 'shape' else 12}.2f} {(m - med(one)) * scale:>8.2f}"
+            line += f" {(cpu(name) - cpu(one)) * scale:>8.2f}"
+        print(line)
+for tag in tags:
+    print(f"{tag}: 4-profile config, --profile {med(tag + '_one'):.2f} ms, bare {med(tag + '_bare_one'):.2f} ms")
+PY
+fi
+[[ $SHAPES_ONLY == 1 ]] && exit 0
 
 # The AWS CLI: interleaved runs of the same role call, its source credentials once from
 # aws-mfa-proc and once static keys (and, for scale, a call with static keys alone).

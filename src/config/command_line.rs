@@ -62,8 +62,14 @@ pub(crate) fn words(line: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// Does this command line run aws-mfa-proc?
+/// Does this command line run aws-mfa-proc? (A line without quotes or backslashes that
+/// does not hold the name is ruled out without splitting it: configs hold thousands of
+/// other programs' lines.)
 pub(crate) fn runs_us(line: &str) -> bool {
+    let plain = !line.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\'));
+    if plain && memchr::memmem::find(line.as_bytes(), PROGRAMS[0].as_bytes()).is_none() {
+        return false;
+    }
     words(line).is_some_and(|words| words.first().is_some_and(|program| is_us(program)))
 }
 

@@ -25,6 +25,15 @@ pub(crate) enum ConfigError {
     },
     #[error("cannot parse {path}: {detail}. Fix that line and retry")]
     Malformed { path: PathBuf, detail: String },
+    #[error(
+        "{path}:{first} and {path}:{second} are both [{section}]: the SDKs merge the two in no fixed order, so the profile changes from run to run. Keep one (move the settings you need into it) and delete the other"
+    )]
+    RepeatedSection {
+        path: PathBuf,
+        section: String,
+        first: usize,
+        second: usize,
+    },
     #[error("profile `{profile}` is not in {path}. {hint}")]
     UnknownProfile {
         profile: String,
@@ -142,6 +151,7 @@ impl ConfigError {
             ConfigError::Unreadable { .. }
                 | ConfigError::NotText { .. }
                 | ConfigError::Malformed { .. }
+                | ConfigError::RepeatedSection { .. }
         )
     }
 }

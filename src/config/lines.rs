@@ -5,16 +5,20 @@
 //! Invariants:
 //! - lines are cut as `str::lines` cuts them, headers start with `[`, comments with `#`
 //!   or `;` (inside a property line, only after a blank), continuations with a blank;
-//! - [`Scan`] accepts a file exactly when the SDK's parser does, and names profiles as
-//!   it does (property tests and the `config` fuzz target hold the two together);
+//! - [`Scan`] accepts a file exactly when the SDK's parser does and no section is written
+//!   twice (which the full loader refuses: [`repeated_section`]), and names profiles as
+//!   the SDK does (property tests and the `config` fuzz target hold the two together);
+//! - linear in the file: each line is looked at once, each section key hashed once, and
+//!   nothing is searched per line;
 //! - the text is looked at 32 bytes at a time for line ends, `=` and comment marks
 //!   (SSE2 through the safe `safe_arch` crate on x86-64, a plain loop elsewhere); the
 //!   usual `key = value` line is judged from those marks alone.
 
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 
 use super::files::FileKind;
-use super::runs_us;
 
 /// Streams `file` through one window and calls `visit` with what it holds of whole
 /// lines (all of it at the end of the file), and where that starts in the file;
@@ -237,15 +241,20 @@ fn trim(text: &str) -> &str {
     &text[start..end]
 }
 
-/// One file's profile sections that set `credential_process`, read line by line as the
-/// SDK's parser reads them.
+/// One file read line by line as the SDK's parser reads it: whether it parses, whether
+/// one section is written twice, and the sections that set `credential_process`.
 pub(super) struct Scan {
-    kind: FileKind,
-    /// Raw section header → its `credential_process` value (the last one set).
-    values: Vec<(String, String)>,
+    /// Each section header (what its brackets hold) that sets `credential_process`, and
+    /// the last value it sets, in file order, if they are wanted (a bare call). Pushed,
+    /// never searched: configs hold thousands of such lines.
+    values: Option<Vec<(String, String)>>,
     /// The section being read, and whether its last property is `credential_process`.
     section: Option<String>,
     property: Property,
+    /// A hash of each section's [`section_key`]: two equal ones are one section written
+    /// twice (or a collision, as rare), which the full loader refuses.
+    keys: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    repeated: bool,
     broken: bool,
 }
 
@@ -261,14 +270,25 @@ enum Property {
 }
 
 impl Scan {
-    pub(super) fn new(kind: FileKind) -> Scan {
+    /// A scan that notes the sections that set `credential_process` if `helpers`, of a
+    /// text of about `size` bytes.
+    pub(super) fn new(helpers: bool, size: usize) -> Scan {
         Scan {
-            kind,
-            values: Vec::new(),
+            values: helpers.then(Vec::new),
             section: None,
             property: Property::None,
+            // Room for a section every 64 bytes, so the set is not rebuilt as it grows.
+            keys: HashSet::with_capacity_and_hasher(size / 64, Default::default()),
+            repeated: false,
             broken: false,
         }
+    }
+
+    /// Reads a whole text; [`Scan::chunk`] without the streaming.
+    pub(super) fn text(text: &str) -> Scan {
+        let mut scan = Scan::new(true, text.len());
+        scan.chunk(text, |_, _| {});
+        scan
     }
 
     /// Reads the lines of `chunk` (whole lines of a file), and calls `header` with the
@@ -293,9 +313,10 @@ impl Scan {
         )
     }
 
-    /// Whether every line read so far parses.
+    /// Whether every line read so far parses, and no section was written twice (the
+    /// full loader then says where).
     pub(super) fn parses(&self) -> bool {
-        !self.broken
+        !self.broken && !self.repeated
     }
 
     /// Reads the line most lines are, `key = value` in a section, with no comment
@@ -339,6 +360,8 @@ impl Scan {
                     section.clear();
                     section.push_str(name);
                     self.property = Property::None;
+                    let key = key_hash(name);
+                    self.repeated |= !self.keys.insert(key);
                 }
                 None => self.broken = true,
             }
@@ -355,7 +378,9 @@ impl Scan {
                     let text = trim(line);
                     if *subproperty && !text.is_empty() && whole.property().is_none() {
                         self.broken = true;
-                    } else if *credential_process && let Some((_, value)) = self.values.last_mut() {
+                    } else if *credential_process
+                        && let Some((_, value)) = self.values.as_mut().and_then(|v| v.last_mut())
+                    {
                         value.push('\n');
                         value.push_str(text);
                     }
@@ -365,10 +390,13 @@ impl Scan {
             match (&self.section, whole.property()) {
                 (Some(section), Some((key, value))) => {
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
-                    if credential_process {
-                        let section = section.clone();
-                        self.values.retain(|(s, _)| *s != section);
-                        self.values.push((section, value.to_string()));
+                    if credential_process && let Some(values) = &mut self.values {
+                        // Set twice in one section: the last one counts. (A section
+                        // written twice is refused, so a section's lines are together.)
+                        match values.last_mut() {
+                            Some((s, v)) if s == section => *v = value.to_string(),
+                            _ => values.push((section.clone(), value.to_string())),
+                        }
                     }
                     self.property = Property::Some {
                         credential_process,
@@ -381,49 +409,91 @@ impl Scan {
         !self.broken
     }
 
-    /// The profiles (by name) and their `credential_process`, as the SDK names them.
+    /// Each section that sets `credential_process` (what its brackets hold), and the
+    /// value; `None` if the file does not parse, or the scan was not asked to note them.
     pub(super) fn helpers(&mut self) -> Option<Vec<(String, String)>> {
-        if self.broken {
-            return None;
+        self.values.take().filter(|_| self.parses())
+    }
+}
+
+/// The two parts of what a section header holds, as the SDK splits it: the prefix
+/// (`profile`, `sso-session`, none) and the name, after the first blank, trimmed.
+pub(super) fn section_key(inner: &str) -> (Option<&str>, &str) {
+    let inner = trim(inner);
+    match inner.split_once(WHITESPACE) {
+        Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
+        None => (None, inner.trim()),
+    }
+}
+
+/// The profile a section header (what its brackets hold) names for the SDK, in a file of
+/// `kind`; `None` if the SDK skips it.
+pub(super) fn sdk_profile(kind: FileKind, inner: &str) -> Option<&str> {
+    match (kind, section_key(inner)) {
+        (FileKind::Config, (Some("profile"), name)) | (FileKind::Credentials, (None, name)) => {
+            is_identifier(name).then_some(name)
         }
-        let kind = self.kind;
-        let sections = std::mem::take(&mut self.values)
-            .into_iter()
-            .filter_map(|(raw, value)| {
-                let raw = trim(&raw);
-                let (prefix, name) = match raw.split_once(WHITESPACE) {
-                    Some((prefix, name)) => (Some(prefix.trim()), name.trim()),
-                    None => (None, raw.trim()),
-                };
-                let profile = match (kind, prefix) {
-                    (FileKind::Config, Some("profile")) | (FileKind::Credentials, None) => {
-                        is_identifier(name).then_some(name)
-                    }
-                    (FileKind::Config, None) if name == "default" => Some(name),
-                    _ => None,
-                };
-                profile.map(|p| (p.to_string(), value, prefix.is_some()))
-            });
-        // `[profile default]` in the config file hides `[default]` there.
-        let sections: Vec<_> = sections.collect();
-        let prefixed_default = sections
-            .iter()
-            .any(|(p, _, prefixed)| p == "default" && *prefixed);
-        let mut profiles: Vec<(String, String)> = Vec::new();
-        for (profile, value, prefixed) in sections {
-            if profile == "default" && prefixed_default && !prefixed {
-                continue;
-            }
-            // Two headers of one profile that disagree: which wins is up to the SDK.
-            if let Some((_, other)) = profiles.iter().find(|(p, _)| *p == profile) {
-                if runs_us(other) != runs_us(&value) {
-                    return None;
-                }
-                continue;
-            }
-            profiles.push((profile, value));
+        (FileKind::Config, (None, "default")) => Some("default"),
+        _ => None,
+    }
+}
+
+/// Where the first section written twice in `text` is: what its header holds, and the
+/// lines (from 1) of both headers. Two headers are one section when the SDK reads them
+/// as one: the same prefix and name, whatever the blanks (`[profile x]`, `[profile  x]`).
+/// For a text the SDK parses, where every line that starts with `[` is a header.
+pub(super) fn repeated_section(text: &str) -> Option<(String, usize, usize)> {
+    let mut seen: HashMap<(Option<&str>, &str), usize> = HashMap::new();
+    for (at, line) in text.lines().enumerate() {
+        let Some(inner) = line
+            .starts_with('[')
+            .then(|| strip_comment(line, false))
+            .and_then(|h| h.strip_prefix('[')?.strip_suffix(']'))
+        else {
+            continue;
+        };
+        if let Some(first) = seen.insert(section_key(inner), at + 1) {
+            return Some((trim(inner).to_string(), first, at + 1));
         }
-        Some(profiles)
+    }
+    None
+}
+
+/// A hash of the [`section_key`] of what a header holds.
+#[inline(always)]
+fn key_hash(inner: &str) -> u64 {
+    // The usual header, `[profile NAME]`, with nothing to trim: its bytes are its key.
+    if let Some(name) = inner.strip_prefix("profile ")
+        && !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return hash64(inner.bytes());
+    }
+    let (prefix, name) = section_key(inner);
+    let prefix = prefix.unwrap_or("\0").bytes();
+    hash64(prefix.chain([b' ']).chain(name.bytes()))
+}
+
+/// FNV-1a, 64 bits.
+fn hash64(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = hash64(bytes.iter().copied());
+    }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
     }
 }
 

@@ -5,7 +5,7 @@
 //! Invariant: reading only, from the parsed files (and the config text, for headers
 //! the SDKs ignore); every finding names the profile and the fix.
 
-use super::{Config, MAX_ROLE_DURATION, flag_value, runs_us};
+use super::{Config, FileKind, MAX_ROLE_DURATION, flag_value, runs_us};
 
 /// One thing wrong with the layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,6 +32,7 @@ impl Config {
         };
         let helpers = self.helper_profiles();
         let config = self.config_path().display().to_string();
+        let credentials = self.paths.credentials.display().to_string();
         for name in self.unprefixed_sections() {
             found(
                 Some(&name),
@@ -40,10 +41,27 @@ impl Config {
                 ),
             );
         }
-        let bare: Vec<&str> = helpers
-            .iter()
-            .copied()
-            .filter(|p| self.served_profile(p).is_none())
+        for (kind, header, name) in &self.helpers.skipped {
+            let path = match kind {
+                FileKind::Config => &config,
+                FileKind::Credentials => &credentials,
+            };
+            found(
+                Some(name),
+                format!(
+                    "[{header}] in {path} runs aws-mfa-proc for botocore (the AWS CLI, boto3), but the Rust SDK skips it, so aws-mfa-proc cannot serve it and a bare call cannot tell it apart: rename the profile to letters, digits and _-/.%@:+"
+                ),
+            );
+        }
+        if self.helpers.everywhere {
+            found(
+                None,
+                "a [DEFAULT] section sets credential_process = aws-mfa-proc, and botocore gives it to every profile: move it into the profile it is for".to_string(),
+            );
+        }
+        let bare: Vec<&str> = (self.helpers.names.iter())
+            .filter(|(_, bare)| *bare)
+            .map(|(name, _)| name.as_str())
             .collect();
         if bare.len() > 1 {
             found(

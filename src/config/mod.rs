@@ -6,6 +6,8 @@
 //! - this module: the full loader, which parses both files whole and resolves a profile;
 //! - [`fast`]: the cached-path loader, which parses only the sections a profile needs;
 //! - [`lines`]: config text read and checked line by line as the SDK's parser reads it;
+//! - [`helpers`]: which profiles run aws-mfa-proc, as every client counts them (what a
+//!   bare call may serve);
 //! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
 //! - [`command_line`]: the `credential_process` line, split as a shell splits it.
 //!
@@ -13,6 +15,9 @@
 //! - the text is parsed by `aws_config::profile::load`, never by a parser of our own
 //!   (the fast loader only chooses which sections to hand it);
 //! - every setting is validated here, so the rest of the program handles only good values;
+//! - a file that holds one section twice (`[profile x]` and `[profile  x]`, or the same
+//!   header again) is refused, naming both lines: the SDK merges the two in hash order,
+//!   so the profile would change from run to run;
 //! - nothing here touches the network, the keychain or the terminal.
 
 mod command_line;
@@ -20,6 +25,7 @@ pub(crate) mod edit;
 mod error;
 pub(crate) mod fast;
 mod files;
+mod helpers;
 mod lines;
 pub(crate) mod lint;
 mod model;
@@ -44,6 +50,7 @@ pub(crate) use rules::{check_mfa_serial, env_endpoint, is_region};
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
 use crate::system::Environment;
+use helpers::Helpers;
 use rules::{check_profile_name, seconds, truncate};
 
 /// The parsed config and credentials files.
@@ -52,6 +59,8 @@ pub(crate) struct Config {
     paths: Paths,
     /// The config file's text: headers the SDK ignores (`[mfa]`) are found in it.
     config_text: String,
+    /// The profiles that run aws-mfa-proc, as every client counts them.
+    helpers: Helpers,
 }
 
 impl Config {
@@ -84,10 +93,26 @@ impl Config {
                 detail,
             }
         })?;
+        for (text, path) in [
+            (&*config_text, &paths.config),
+            (credentials_text, &paths.credentials),
+        ] {
+            if let Some((section, first, second)) = lines::repeated_section(text) {
+                return Err(ConfigError::RepeatedSection {
+                    path: path.clone(),
+                    section,
+                    first,
+                    second,
+                });
+            }
+        }
+        let sections = |text| lines::Scan::text(text).helpers().unwrap_or_default();
+        let helpers = Helpers::of(sections(&config_text), sections(credentials_text));
         Ok(Config {
             profiles,
             paths,
             config_text,
+            helpers,
         })
     }
 
@@ -111,16 +136,25 @@ impl Config {
         names
     }
 
-    /// The profile to serve: the one named, or else the only one that runs aws-mfa-proc.
+    /// The profile to serve: the one named, or else the only one that runs aws-mfa-proc,
+    /// counted as every client counts them ([`helpers`]).
     pub(crate) fn choose_profile(&self, named: Option<&str>) -> Result<String, ConfigError> {
         if let Some(name) = named {
             return Ok(name.to_string());
         }
-        match self.helper_profiles().as_slice() {
+        if let Some(only) = self.helpers.only() {
+            return Ok(only.to_string());
+        }
+        let mut names: Vec<&str> = (self.helpers.names.iter())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if self.helpers.everywhere {
+            names.push("every profile, for botocore: [DEFAULT] sets it");
+        }
+        match names.as_slice() {
             [] => Err(ConfigError::NoHelperProfile {
                 path: self.paths.config.clone(),
             }),
-            [one] => Ok(one.to_string()),
             many => Err(ConfigError::AmbiguousProfile {
                 names: many.join(", "),
             }),
@@ -298,6 +332,12 @@ impl Config {
             .find(|k| section.get(k).is_some())
     }
 
+    /// Sections that run aws-mfa-proc for botocore but that the Rust SDK skips: the
+    /// profile botocore reads there, and what the header holds.
+    fn skipped_sections(&self) -> impl Iterator<Item = (&str, &str)> {
+        (self.helpers.skipped.iter()).map(|(_, header, name)| (name.as_str(), header.as_str()))
+    }
+
     /// Does the config file have a `[NAME]` header, which the SDKs ignore there?
     pub(crate) fn has_unprefixed_section(&self, name: &str) -> bool {
         let header = format!("[{name}]");
@@ -305,6 +345,11 @@ impl Config {
     }
 
     fn unknown_profile_hint(&self, profile: &str) -> String {
+        if let Some((_, header)) = self.skipped_sections().find(|(name, _)| *name == profile) {
+            return format!(
+                "The Rust SDK, which aws-mfa-proc reads it with, skips its section [{header}] (botocore, for the AWS CLI and boto3, reads it): rename the profile to letters, digits and _-/.%@:+"
+            );
+        }
         if self.has_unprefixed_section(profile) {
             return format!(
                 "It has a section [{profile}], which the SDKs ignore in the config file: write [profile {profile}]"

@@ -237,10 +237,11 @@ fn a_large_config_answers_as_the_full_loader_and_a_bad_line_at_either_end_stops_
     let team = |i| {
         format!("\n[profile team-{i}]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = late\n")
     };
-    let padding: String = (0..4000).map(team).collect();
+    let before: String = (0..4000).map(team).collect();
+    let after: String = (4000..8000).map(team).collect();
     let late = "\n[profile late]\ncredential_process = aws-mfa-proc --profile late\nmfa_serial = arn:aws:iam::111111111111:mfa/late\n";
     let config = format!(
-        "[profile production]\nrole_arn = arn:aws:iam::2:role/R\nsource_profile = late\n{padding}{late}{padding}"
+        "[profile production]\nrole_arn = arn:aws:iam::2:role/R\nsource_profile = late\n{before}{late}{after}"
     );
     let (_dir, env) = setup(&config, "");
     let full = Config::load(&env).unwrap();
@@ -272,7 +273,7 @@ fn sections_of(text: &str, profile: &str) -> String {
         config: text.as_bytes(),
         credentials: b"",
     };
-    check(&source, FileKind::Config)
+    check(&source, FileKind::Config, true)
         .unwrap()
         .sections(&[profile.to_string()])
         .unwrap()
@@ -290,11 +291,11 @@ fn a_header_cut_by_the_read_buffer_is_still_found() {
 
 #[test]
 fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
-    let text = "[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ profile mfa ] # again\nd = 4\n";
+    let text = "[profile mfa]\na = 1\n  nested = 2\n[profile mfa2]\nb = 2\n[default]\nc = 3\n[ mfa ] # again\nd = 4\n";
     let kept = sections_of(text, "mfa");
     assert_eq!(
         kept,
-        "[profile mfa]\na = 1\n  nested = 2\n[ profile mfa ] # again\nd = 4\n"
+        "[profile mfa]\na = 1\n  nested = 2\n[ mfa ] # again\nd = 4\n"
     );
     // A line anywhere that the SDK would not parse: no answer (the full loader says which).
     for broken in [
@@ -307,7 +308,10 @@ fn only_sections_whose_header_names_a_wanted_profile_are_kept() {
             config: format!("{broken}{text}").into_bytes().leak(),
             credentials: b"",
         };
-        assert!(check(&source, FileKind::Config).is_none(), "{broken:?}");
+        assert!(
+            check(&source, FileKind::Config, true).is_none(),
+            "{broken:?}"
+        );
     }
 }
 
@@ -536,6 +540,189 @@ mod fuzz {
                 .map(|line| (line.to_string(), line.find('='), line.contains(['#', ';'])))
                 .collect();
             prop_assert_eq!(found, expected);
+        }
+    }
+}
+
+/// Audit #17, item 10: one profile under two headers in one file resolves in hash order,
+/// so it changes from run to run.
+#[test]
+fn one_section_written_twice_is_refused_naming_both_lines() {
+    // (config, credentials, the lines named, the file named)
+    let cases = [
+        (
+            "[profile x]\na = 1\n[profile x]\nb = 2\n",
+            "",
+            (1, 3),
+            "config",
+        ),
+        (
+            "[profile x]\na = 1\n\n[profile  x]\nb = 2\n",
+            "",
+            (1, 4),
+            "config",
+        ),
+        (
+            "[profile x]\na = 1\n[profile\tx ] # again\nb = 2\n",
+            "",
+            (1, 3),
+            "config",
+        ),
+        (
+            "[default]\na = 1\r\n[default]\r\nb = 2\n",
+            "",
+            (1, 3),
+            "config",
+        ),
+        (
+            "",
+            "[keys]\na = 1\n[ keys ]\nb = 2\n",
+            (1, 3),
+            "credentials",
+        ),
+    ];
+    for (config, credentials, (first, second), file) in cases {
+        let err = Config::parse(paths(), config.into(), credentials)
+            .err()
+            .unwrap_or_else(|| panic!("accepted {config:?} {credentials:?}"))
+            .to_string();
+        let both = format!("{file}:{first} and {file}:{second}");
+        assert!(err.contains(&both) && !err.contains('\n'), "{err}");
+        // The cached path leaves it to the full loader.
+        let source = Source::Memory {
+            config: config.as_bytes(),
+            credentials: credentials.as_bytes(),
+        };
+        assert!(crate::config::fast::target_in(&source, &FakeEnv::default(), "x", None).is_none());
+        assert!(crate::config::fast::only_helper_in(&source, &FakeEnv::default()).is_none());
+    }
+    // One profile in both files, or under two kinds of header, is fine.
+    for (config, credentials) in [
+        (SEED, "[mfa]\nregion = eu-west-1\n"),
+        ("[default]\na = 1\n[profile default]\nb = 2\n", ""),
+        ("[profile x]\na = 1\n[sso-session x]\nb = 2\n", ""),
+    ] {
+        assert!(
+            Config::parse(paths(), config.into(), credentials).is_ok(),
+            "{config}"
+        );
+    }
+}
+
+/// Audit #17, item 4: botocore (the AWS CLI, boto3) reads `[profile dev!]` and
+/// `[profile "dev sandbox"]`, which the Rust SDK skips; a bare call from one of them
+/// must not be answered with another profile's session.
+#[test]
+fn a_bare_call_counts_the_sections_botocore_reads_that_the_sdk_skips() {
+    let prod = "[profile prod]\ncredential_process = aws-mfa-proc\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n";
+    for (extra, credentials) in [
+        ("[profile dev!]\ncredential_process = aws-mfa-proc\n", ""),
+        (
+            "[profile \"dev sandbox\"]\ncredential_process = aws-mfa-proc\n",
+            "",
+        ),
+        (
+            "",
+            "[dev sandbox]\ncredential_process = /usr/bin/aws-mfa-proc\n",
+        ),
+        ("[DEFAULT]\ncredential_process = aws-mfa-proc\n", ""),
+    ] {
+        let config = format!("{prod}{extra}");
+        let (_dir, env) = setup(&config, credentials);
+        assert!(only_helper(&env).is_none(), "{extra}{credentials}");
+        let full = Config::load(&env).unwrap();
+        let err = full.choose_profile(None).unwrap_err().to_string();
+        assert!(
+            err.contains("several profiles") && err.contains("prod"),
+            "{err}"
+        );
+        let findings: Vec<String> = full.findings().into_iter().map(|f| f.text).collect();
+        assert!(
+            findings.iter().any(|f| f.contains("botocore")),
+            "status and doctor name it: {findings:?}"
+        );
+    }
+    // Alone, a section the SDK skips is named, not served as another profile.
+    let (_dir, env) = setup("[profile dev!]\ncredential_process = aws-mfa-proc\n", "");
+    assert!(only_helper(&env).is_none());
+    let full = Config::load(&env).unwrap();
+    let profile = full.choose_profile(None).unwrap();
+    let err = full.target(&env, &profile, None).unwrap_err().to_string();
+    assert!(
+        err.contains("[profile dev!]") && err.contains("Rust SDK") && err.contains("rename"),
+        "{err}"
+    );
+    // One helper and other programs' lines: served as before.
+    let config = format!(
+        "{prod}[profile dev!]\ncredential_process = granted credential-process --profile dev\n"
+    );
+    let (_dir, env) = setup(&config, "");
+    assert_eq!(
+        only_helper(&env).map(|t| t.profile().to_string()),
+        Some("prod".into())
+    );
+}
+
+/// The config shapes of the cached-path benchmark (`bench/cached-path.sh`), small.
+mod shapes {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One profile `team-{i}` in one of the benchmark's shapes.
+    fn profile(i: usize, shape: u8) -> String {
+        let serial = format!("mfa_serial = arn:aws:iam::111111111111:mfa/u{i}\n");
+        match shape {
+            0 => format!("[profile team-{i}]\nregion = eu-west-1\noutput = json\n"),
+            1 => format!(
+                "[profile team-{i}]\ncredential_process = aws-mfa-proc --profile team-{i}\n{serial}"
+            ),
+            2 => format!(
+                "[profile team-{i}]\ncredential_process = granted credential-process --profile team-{i}\n{serial}"
+            ),
+            3 => format!(
+                "[profile team-{i}]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = mfa\n"
+            ),
+            4 => format!(
+                "# {}\n[profile team-{i}]\n; {}\nregion = eu-west-1\n",
+                "c".repeat(200),
+                "c".repeat(200)
+            ),
+            5 => format!(
+                "[profile team-{i}]\ns3 =\n  max_concurrent_requests = 20\n  addressing_style = path\nregion = eu-west-1\n"
+            ),
+            _ => format!("[profile team-{i}]\ncredential_process = aws-mfa-proc\n{serial}"),
+        }
+    }
+
+    proptest! {
+        /// Whatever the shape, the line endings and where the wanted profile sits, the
+        /// cached path answers as the full loader, named and bare.
+        #[test]
+        fn the_scan_answers_as_the_sdk_parser_on_every_benchmark_shape(
+            shapes in prop::collection::vec(0u8..7, 0..40),
+            at in 0usize..41,
+            crlf in any::<bool>(),
+            bare in any::<bool>(),
+        ) {
+            let mfa = format!(
+                "[profile mfa]\ncredential_process = aws-mfa-proc{}\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n",
+                if bare { "" } else { " --profile mfa" }
+            );
+            let mut sections: Vec<String> =
+                shapes.iter().enumerate().map(|(i, s)| profile(i, *s)).collect();
+            sections.insert(at.min(sections.len()), mfa);
+            let mut config = sections.join("\n");
+            if crlf {
+                config = config.replace('\n', "\r\n");
+            }
+            let (_dir, env) = setup(&config, "");
+            let full = Config::load(&env).unwrap();
+            let answer = |profile: &str| full.target(&env, profile, None).ok().map(|t| identity(&t));
+            for profile in ["mfa", "team-0", "team-1", "nowhere"] {
+                prop_assert_eq!(fast_target(&env, profile, None).map(|t| identity(&t)), answer(profile), "{}", profile);
+            }
+            let bare_answer = full.choose_profile(None).ok().and_then(|p| answer(&p));
+            prop_assert_eq!(only_helper(&env).map(|t| identity(&t)), bare_answer);
         }
     }
 }

@@ -30,6 +30,7 @@ mod standin;
 mod support;
 mod tools;
 mod trust;
+mod trust_config;
 mod trust_console;
 mod trust_copies;
 mod trust_edits;
