@@ -29,9 +29,9 @@
 //!   another keychain than before serves the old one's copies until one is written);
 //! - revocation reaches everything made from what is revoked: every role of a session,
 //!   every session and role of long-term keys, in the keychain and as kernel copies
-//!   made from any environment (runtime directory) at any address of this keychain;
-//!   and any copy of a revoked item's name, whatever keychain digests it carries
-//!   (copies named by builds up to 0.1, from the D-Bus address, are found so).
+//!   made from any environment (runtime directory) at any address of this keychain,
+//!   and the copies builds up to 0.1 made at this address (named after it); never a
+//!   copy in front of another keychain, though it holds an item of the same name.
 
 mod kept;
 mod names;
@@ -122,6 +122,9 @@ pub(crate) struct Cache {
     instance: OnceLock<Option<String>>,
     /// The note of which keychain holds each profile's long-term keys ([`kept`]).
     note: Option<std::path::PathBuf>,
+    /// How builds up to 0.1 named the keychain in a copy's name (the backend choice and
+    /// the D-Bus address): revocation finds their copies made at this address.
+    legacy: String,
 }
 
 impl Cache {
@@ -150,6 +153,7 @@ impl Cache {
         let bus = bus.split(",guid=").next().unwrap_or_default().to_string();
         Cache {
             reached: short(&format!("{choice}\0{bus}")),
+            legacy: format!("{choice}\0{bus}"),
             vault: Vault::open(choice),
             kernel: open_kernel(),
             tier,
@@ -168,6 +172,7 @@ impl Cache {
             reached: "test".into(),
             instance: OnceLock::new(),
             note: None,
+            legacy: "test".into(),
         }
     }
 
@@ -368,13 +373,13 @@ impl Cache {
         let mut named = named.to_vec();
         named.push(session_item(source, mfa_serial));
         let items = self.items(&[format!("v1:role:{id}:{mfa_serial}:")], &named)?;
-        let ours = self
+        let ours: Vec<[String; 2]> = self
             .instance()
-            .map(|instance| identity_parts(instance, source, mfa_serial));
-        self.forget_copies(&items, |parts| {
-            ours.as_ref()
-                .is_some_and(|[s, m]| parts[0] == s && parts[1] == m)
-        });
+            .into_iter()
+            .chain([self.legacy.as_str()])
+            .map(|keychain| identity_parts(keychain, source, mfa_serial))
+            .collect();
+        self.forget_copies(|parts| ours.iter().any(|[s, m]| parts[0] == s && parts[1] == m));
         self.delete(items)
     }
 
@@ -387,23 +392,25 @@ impl Cache {
         let id = source.id();
         let prefixes = [format!("v1:session:{id}:"), format!("v1:role:{id}:")];
         let items = self.items(&prefixes, named)?;
-        let ours = self
+        let ours: Vec<String> = self
             .instance()
-            .map(|instance| identity_parts(instance, source, "")[0].clone());
-        self.forget_copies(&items, |parts| ours.as_deref() == Some(parts[0]));
+            .into_iter()
+            .chain([self.legacy.as_str()])
+            .map(|keychain| identity_parts(keychain, source, "")[0].clone())
+            .collect();
+        self.forget_copies(|parts| ours.iter().any(|s| parts[0] == s));
         self.delete(items)
     }
 
     /// Removes the kernel copies, made from any runtime directory, whose [identity,
-    /// session, item] digests match, or whose item is one of `items`.
-    fn forget_copies(&self, items: &BTreeSet<String>, matches: impl Fn(&[&str]) -> bool) {
-        let items: BTreeSet<String> = items.iter().map(|i| short(i)).collect();
+    /// session, item] digests `match`.
+    fn forget_copies(&self, matches: impl Fn(&[&str]) -> bool) {
         for description in self.kernel.descriptions(COPY_PREFIX) {
             if description.starts_with(STORE_PREFIX) {
                 continue;
             }
             let parts: Vec<&str> = description.split(':').skip(2).collect();
-            if parts.len() == 3 && (matches(&parts) || items.contains(parts[2])) {
+            if parts.len() == 3 && matches(&parts) {
                 self.kernel.remove(&description);
             }
         }

@@ -165,8 +165,9 @@ fn one_keychain_reached_at_two_addresses_shares_its_copies_and_revokes_them_from
 }
 
 #[test]
-fn copies_named_by_older_builds_after_the_d_bus_address_are_revoked_too() {
-    let (a, _, _, kernel) = one_keychain_two_addresses();
+fn copies_named_by_older_builds_after_the_d_bus_address_are_revoked_at_that_address() {
+    let (mut a, _, _, kernel) = one_keychain_two_addresses();
+    a.legacy = "auto\0unix:path=/run/user/1000/bus".into();
     let now = Utc::now();
     let alice = session("mfa", "mfa", "arn:aws:iam::1:mfa/alice");
     let admin = role(&alice, "arn:aws:iam::2:role/Admin");
@@ -189,13 +190,38 @@ fn copies_named_by_older_builds_after_the_d_bus_address_are_revoked_too() {
             .write(&old(t), &record::encode(&credentials(now)), None)
             .unwrap();
     }
+    // The same items in front of another keychain (another test, another user's
+    // desktop session): not this keychain's to revoke.
+    let elsewhere = |t: &Target| old(t).replace(&short("/run/user/1000"), &short("/elsewhere"));
+    let [source, session] = identity_parts(
+        "auto\0unix:path=/other/bus",
+        &alice.mfa().keys,
+        &alice.mfa().mfa_serial,
+    );
+    let other = format!(
+        "{COPY_PREFIX}{}:{source}:{session}:{}",
+        short("/x"),
+        short(&item(&alice))
+    );
+    kernel
+        .write(&other, &record::encode(&credentials(now)), None)
+        .unwrap();
+    for t in [&alice, &admin] {
+        kernel
+            .write(&elsewhere(t), &record::encode(&credentials(now)), None)
+            .unwrap();
+    }
     a.forget_session(
         &alice.mfa().keys,
         "arn:aws:iam::1:mfa/alice",
         &[item(&admin)],
     )
     .unwrap();
-    assert!(copies(&kernel).is_empty(), "{:?}", copies(&kernel));
+    assert_eq!(
+        copies(&kernel),
+        [other],
+        "only the other keychain's copy is left"
+    );
 }
 
 #[test]
