@@ -68,7 +68,17 @@ impl Attempt {
     /// The code, if `state` is this attempt's; else `None` (another attempt's answer,
     /// or a forged one).
     pub(crate) fn accept(&self, code: String, state: &str) -> Option<Secret<String>> {
-        (state == self.state).then(|| Secret::new(code))
+        self.is_mine(state).then(|| Secret::new(code))
+    }
+
+    /// Whether `state` is this attempt's.
+    pub(crate) fn is_mine(&self, state: &str) -> bool {
+        state == self.state
+    }
+
+    /// The `state` the authorize URL carries (not a secret: it is in the browser's argv).
+    pub(crate) fn state(&self) -> &str {
+        &self.state
     }
 
     pub(crate) fn verifier(&self) -> &Secret<String> {
@@ -116,7 +126,7 @@ pub(crate) fn pasted(text: &str) -> Option<(String, String)> {
 }
 
 /// Percent-decoding (`+` as a space, as Python's `parse_qsl`); `None` if malformed.
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let mut out = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
