@@ -19,8 +19,6 @@ mod client;
 mod endpoint;
 mod http;
 mod iam;
-// Used by the Sign-In source (issue #19) once `login` and `session::get` call it.
-#[cfg_attr(not(test), allow(dead_code))]
 mod signin;
 mod sts;
 #[cfg(test)]
@@ -161,7 +159,7 @@ pub(crate) trait Sts {
 }
 
 /// Everything else the commands ask of AWS.
-pub(crate) trait Aws: Sts {
+pub(crate) trait Aws: Sts + SignInService {
     /// The ARN of whoever `signer` belongs to (STS GetCallerIdentity).
     fn caller(&self, place: &Place, signer: Signer<'_>) -> Result<String, AwsError>;
     /// The serial numbers of `user`'s MFA devices.

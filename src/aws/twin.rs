@@ -24,6 +24,8 @@ pub(crate) struct MemoryAws {
     pub keys: RefCell<Vec<String>>,
     /// How many DeleteAccessKey calls fail before one works.
     pub failing_deletes: Cell<usize>,
+    /// AWS Sign-In.
+    pub signin: super::twin_signin::MemorySignIn,
     created: Cell<usize>,
 }
 
@@ -40,6 +42,7 @@ impl MemoryAws {
             now: Cell::new(now),
             keys: RefCell::new(keys.iter().map(|k| k.to_string()).collect()),
             failing_deletes: Cell::new(0),
+            signin: Default::default(),
             created: Cell::new(0),
         }
     }
@@ -86,6 +89,19 @@ impl Sts for MemoryAws {
             expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
             source_access_key_id: session.source_access_key_id.clone(),
         })
+    }
+}
+
+impl super::SignInService for MemoryAws {
+    fn token(
+        &self,
+        place: &Place,
+        client_id: &str,
+        grant: &super::Grant<'_>,
+        prover: std::sync::Arc<dyn super::Prove>,
+        now: DateTime<Utc>,
+    ) -> Result<super::Tokens, AwsError> {
+        self.signin.token(place, client_id, grant, prover, now)
     }
 }
 

@@ -77,6 +77,7 @@ impl Attempt {
     }
 
     /// The `state` the authorize URL carries (not a secret: it is in the browser's argv).
+    #[cfg(test)]
     pub(crate) fn state(&self) -> &str {
         &self.state
     }
