@@ -23,6 +23,7 @@ mod roles;
 mod rotate;
 mod sdks;
 mod signin;
+mod signin_callers;
 mod signin_flows;
 mod signin_standin;
 mod smoke;

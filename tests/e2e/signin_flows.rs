@@ -35,14 +35,14 @@ region = eu-west-1
 /// What must never show up anywhere: the refresh tokens and the DPoP key.
 const NEVER_SHOWN: [&str; 2] = [standin::REFRESH_PREFIX, "PRIVATE KEY"];
 
-struct World {
-    rig: Rig,
-    signin: SignIn,
+pub(crate) struct World {
+    pub rig: Rig,
+    pub signin: SignIn,
 }
 
 /// A rig with the sign-in config, the stand-in on `AWS_ENDPOINT_URL_SIGNIN` and a
 /// stand-in browser on `BROWSER`; not signed in yet.
-fn world() -> World {
+pub(crate) fn world() -> World {
     let signin = SignIn::start();
     let mut rig = Rig::new();
     rig.write_config(CONFIG);
@@ -61,7 +61,7 @@ fn world() -> World {
 }
 
 /// [`world`], signed in with `login signin` (same-device); returns the screen.
-fn signed_in(world: &World) -> String {
+pub(crate) fn signed_in(world: &World) -> String {
     let mut pty = world.rig.pty("aws-mfa-proc", &["login", "signin"]);
     pty.expect("cached until");
     let (status, screen) = pty.wait();
@@ -82,7 +82,7 @@ fn grants(signin: &SignIn) -> Vec<String> {
 }
 
 /// No file of the run, and none of `shown`, holds the refresh token or the key.
-fn assert_nothing_leaked(rig: &Rig, shown: &[&str]) {
+pub(crate) fn assert_nothing_leaked(rig: &Rig, shown: &[&str]) {
     for needle in NEVER_SHOWN {
         for dir in [rig.dir(), rig.stdout_dir()] {
             let found = files_containing(dir, needle);
