@@ -8,8 +8,10 @@
 //! - Cross-device: `login signin --remote` prints the URL on the terminal and reads the
 //!   code the page shows from the terminal.
 //! - 16 callers across a refresh make exactly one `refresh_token` grant.
-//! - The session ends (`TOKEN_EXPIRED`): with neither terminal nor browser the call
-//!   fails at once naming `aws-mfa-proc login signin`; with a browser it signs in again.
+//! - The session ends (`TOKEN_EXPIRED`, `USER_CREDENTIALS_CHANGED`): with neither
+//!   terminal nor browser the call fails at once naming `aws-mfa-proc login signin`; at
+//!   a desktop one caller opens the browser and the others wait for it; at a terminal
+//!   it signs in again there.
 //! - Nothing the run leaves (files, outputs, screens) holds the refresh token or the key.
 
 use std::time::Instant;
@@ -215,17 +217,50 @@ fn an_ended_session_with_neither_terminal_nor_browser_fails_at_once_naming_login
 }
 
 #[test]
-fn an_ended_session_with_a_browser_signs_in_again_for_the_caller() {
+fn an_ended_session_at_a_desktop_opens_the_browser_once_while_the_other_callers_wait() {
     let w = world();
     w.signin.expire_next_in(299);
     signed_in(&w);
     w.signin.fail_next_with("TOKEN_EXPIRED");
-    let doc = served(&w.rig);
+    // Four callers with no terminal, at once: one signs in again, the others wait for it.
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let mut cmd = w.rig.command("setsid");
+            cmd.args(["aws-mfa-proc", "--profile", "signin"]);
+            std::thread::spawn(move || run(&mut cmd))
+        })
+        .collect();
+    let keys: Vec<String> = callers
+        .into_iter()
+        .map(|caller| {
+            let out = caller.join().unwrap();
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let doc: Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+            doc["AccessKeyId"].as_str().unwrap().to_string()
+        })
+        .collect();
     assert_eq!(
         grants(&w.signin),
-        ["authorization_code", "refresh_token", "authorization_code"]
+        ["authorization_code", "refresh_token", "authorization_code"],
+        "one refresh found the session ended, one sign-in followed"
     );
+    assert!(keys.iter().all(|k| k == "ASIASIGNIN0000000002"), "{keys:?}");
+}
+
+#[test]
+fn an_ended_session_at_a_terminal_signs_in_again_there() {
+    let w = world();
+    w.signin.expire_next_in(299);
+    signed_in(&w);
+    w.signin.fail_next_with("USER_CREDENTIALS_CHANGED");
+    let mut pty = w.rig.pty_captured("aws-mfa-proc", &["--profile", "signin"]);
+    pty.expect("password or credentials changed");
+    pty.expect("signing in again");
+    let (run, screen) = pty.wait_captured();
+    assert!(run.status.success(), "{screen}\n{}", run.stderr);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["AccessKeyId"], "ASIASIGNIN0000000002", "{doc}");
+    assert_nothing_leaked(&w.rig, &[&screen, &run.stderr]);
 }
 
 #[test]
