@@ -228,7 +228,7 @@ fn convert(
 fn subject(id_token: &str) -> Option<String> {
     let payload = id_token.split('.').nth(1)?;
     let mut standard = payload.replace('-', "+").replace('_', "/");
-    while standard.len() % 4 != 0 {
+    while !standard.len().is_multiple_of(4) {
         standard.push('=');
     }
     let claims: serde_json::Value =

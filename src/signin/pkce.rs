@@ -232,7 +232,8 @@ mod tests {
     #[test]
     fn a_pasted_code_is_read_as_the_cli_reads_it() {
         let b64 = |s: &str| aws_smithy_types::base64::encode(s);
-        let cases: [(&str, String, Option<(&str, &str)>); 6] = [
+        type Want<'a> = Option<(&'a str, &'a str)>;
+        let cases: [(&str, String, Want); 6] = [
             ("plain", b64("state=s1&code=c1"), Some(("c1", "s1"))),
             ("code first", b64("code=c1&state=s1"), Some(("c1", "s1"))),
             (
