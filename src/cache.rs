@@ -16,7 +16,9 @@
 //! copy and lasts as long as the longest one can. No remembered ID: a miss.
 //!
 //! Invariants:
-//! - credentials with less than [`REFRESH_MARGIN`] left are never fresh;
+//! - credentials with less than their target's margin left are never fresh
+//!   ([`REFRESH_MARGIN`]; [`SIGNIN_MARGIN`](crate::config::SIGNIN_MARGIN) for Sign-In
+//!   sessions, which last 15 minutes);
 //! - a session made from other long-term keys than the profile's current ones is not
 //!   the profile's ([`belongs_to`]);
 //! - only session and role records are copied to the kernel keyring, never long-term
@@ -41,7 +43,9 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{KeySource, MAX_DURATION, REFRESH_MARGIN, Target};
+#[cfg(doc)]
+use crate::config::REFRESH_MARGIN;
+use crate::config::{KeySource, MAX_DURATION, Target};
 use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::kernel::{KernelKeyring, NoKernel};
@@ -49,21 +53,25 @@ use crate::store::kernel_store::PREFIX as STORE_PREFIX;
 use crate::store::{Backend, Lookup, StoreError, Vault, record, unframe_single};
 use crate::system::Environment;
 use names::short;
-pub(crate) use names::{item, items, keys_item, session_item};
+pub(crate) use names::{item, items, keys_item, session_item, signin_item};
 
-/// At least [`REFRESH_MARGIN`] left at `now`.
-pub(crate) fn fresh_at(session: &SessionCredentials, now: DateTime<Utc>) -> bool {
+/// At least `margin` ([`Target::margin`]) left at `now`.
+pub(crate) fn fresh_at(
+    session: &SessionCredentials,
+    now: DateTime<Utc>,
+    margin: std::time::Duration,
+) -> bool {
     session
         .remaining(now)
         .to_std()
-        .is_ok_and(|left| left >= REFRESH_MARGIN)
+        .is_ok_and(|left| left >= margin)
 }
 
 /// A cached session made from other keys than the profile's current ones is not ours.
 fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
     match keys {
         KeySource::SharedProfile { keys, .. } => session.source_access_key_id == keys.access_key_id,
-        KeySource::Keychain(_) => true,
+        KeySource::Keychain(_) | KeySource::SignIn { .. } => true,
     }
 }
 
@@ -252,7 +260,7 @@ impl Cache {
         now: DateTime<Utc>,
     ) -> Option<SessionCredentials> {
         self.copy(target)
-            .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now))
+            .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now, target.margin()))
     }
 
     fn copy(&self, target: &Target) -> Option<SessionCredentials> {

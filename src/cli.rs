@@ -54,8 +54,9 @@ pub(crate) enum Command {
     Add(AddArgs),
     /// Delete a profile's stored long-term keys, and every session and role made from them
     Remove(Selection),
-    /// Ask for an MFA code now and cache a fresh session (e.g. before starting an IDE)
-    Login(KeySelection),
+    /// Ask for an MFA code now and cache a fresh session (e.g. before starting an IDE);
+    /// for a sign-in profile, sign in to AWS in the browser
+    Login(LoginArgs),
     /// Forget the cached MFA session, and the roles assumed with it
     Logout(KeySelection),
     /// List the profiles that run aws-mfa-proc, where their keys are, and their sessions
@@ -111,6 +112,18 @@ pub(crate) struct KeySelection {
     /// instead of the keychain
     #[arg(long, value_name = "SRC")]
     pub source_profile: Option<String>,
+}
+
+/// `login`: the selection, and how a sign-in profile signs in.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct LoginArgs {
+    #[command(flatten)]
+    pub select: KeySelection,
+
+    /// Sign in on another device (e.g. over SSH): print the sign-in URL here and read
+    /// the code the browser shows from the terminal (sign-in profiles only)
+    #[arg(long)]
+    pub remote: bool,
 }
 
 /// `--profile` and `--source-profile` before the command word, or with no command.
@@ -210,7 +223,7 @@ impl Command {
     /// and its `--source-profile`, if it takes that too.
     pub(crate) fn select(&self) -> Option<(&Selection, Option<&str>)> {
         match self {
-            Command::Login(k)
+            Command::Login(LoginArgs { select: k, .. })
             | Command::Logout(k)
             | Command::Env(EnvArgs { select: k, .. })
             | Command::Exec(ExecArgs { select: k, .. })

@@ -15,6 +15,7 @@
 
 mod app;
 mod aws;
+mod browser;
 mod cache;
 mod cancel;
 mod cli;
@@ -38,9 +39,6 @@ mod regular;
 mod runtime;
 mod secret;
 mod session;
-// Issue #19: the Sign-In source's parts, used by `login` and `session::get` in the
-// steps that follow.
-#[cfg_attr(not(test), allow(dead_code))]
 mod signin;
 mod store;
 mod system;

@@ -1,6 +1,7 @@
 //! AWS: the only network code. STS (sessions, roles, who am I), IAM (MFA devices,
-//! access keys) and the console's federation endpoint, behind one small trait
-//! ([`Aws`]) whose real implementation is [`RealAws`].
+//! access keys), the console's federation endpoint and AWS Sign-In's token endpoint,
+//! behind small traits ([`Aws`], [`SignInService`]) whose real implementation is
+//! [`RealAws`].
 //!
 //! Invariants:
 //! - this is the only module that builds an AWS SDK client, an HTTP client or a tokio
@@ -21,10 +22,14 @@ mod client;
 mod endpoint;
 mod http;
 mod iam;
+mod signin;
 mod sts;
 #[cfg(test)]
 pub(crate) mod twin;
+#[cfg(test)]
+pub(crate) mod twin_signin;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +40,7 @@ use crate::credentials::{LongTermKeys, SessionCredentials};
 pub(crate) use client::OVERALL_TIMEOUT;
 pub(crate) use endpoint::check_signin;
 pub(crate) use http::url_encode;
+pub(crate) use signin::{Grant, Prove, Tokens, base_url as signin_base_url};
 
 /// Where a service is reached: its region, and an endpoint that overrides it.
 #[derive(Clone, Debug)]
@@ -134,6 +140,10 @@ pub(crate) enum AwsError {
         what: &'static str,
         value: String,
     },
+    /// AWS Sign-In's `AccessDeniedException`, with its `error` code (`TOKEN_EXPIRED`,
+    /// …): the caller names the fix, for the profile.
+    #[error("AWS Sign-In refused the token call ({code})")]
+    SignInRefused { code: String },
     #[error("{service} refused: {code}: {message}")]
     Refused {
         service: Service,
@@ -160,7 +170,7 @@ pub(crate) trait Sts {
 }
 
 /// Everything else the commands ask of AWS.
-pub(crate) trait Aws: Sts {
+pub(crate) trait Aws: Sts + SignInService {
     /// The ARN of whoever `signer` belongs to (STS GetCallerIdentity).
     fn caller(&self, place: &Place, signer: Signer<'_>) -> Result<String, AwsError>;
     /// The serial numbers of `user`'s MFA devices.
@@ -197,8 +207,35 @@ pub(crate) trait Aws: Sts {
     fn server_time(&self, place: &Place) -> Result<DateTime<Utc>, AwsError>;
 }
 
+/// AWS Sign-In's token endpoint (`CreateOAuth2Token`).
+pub(crate) trait SignInService {
+    /// One token call at `place` (its endpoint already checked) for `client_id`, with a
+    /// DPoP proof from `prover`; credentials expire `expiresIn` after `now`.
+    fn token(
+        &self,
+        place: &Place,
+        client_id: &str,
+        grant: &Grant<'_>,
+        prover: Arc<dyn Prove>,
+        now: DateTime<Utc>,
+    ) -> Result<Tokens, AwsError>;
+}
+
 /// The real AWS.
 pub(crate) struct RealAws;
+
+impl SignInService for RealAws {
+    fn token(
+        &self,
+        place: &Place,
+        client_id: &str,
+        grant: &Grant<'_>,
+        prover: Arc<dyn Prove>,
+        now: DateTime<Utc>,
+    ) -> Result<Tokens, AwsError> {
+        signin::create_token(place, client_id, grant, prover, now)
+    }
+}
 
 /// How long a new access key may take to work (IAM is eventually consistent).
 pub(crate) const NEW_KEY_PATIENCE: Duration = Duration::from_secs(20);

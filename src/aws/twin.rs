@@ -28,6 +28,8 @@ pub(crate) struct MemoryAws {
     /// How many calls signed with a key made by CreateAccessKey STS refuses as an
     /// unknown key first (IAM is eventually consistent); `usize::MAX`: for ever.
     pub new_key_refusals: Cell<usize>,
+    /// AWS Sign-In.
+    pub signin: super::twin_signin::MemorySignIn,
     created: Cell<usize>,
 }
 
@@ -45,6 +47,7 @@ impl MemoryAws {
             keys: RefCell::new(keys.iter().map(|k| k.to_string()).collect()),
             failing_deletes: Cell::new(0),
             new_key_refusals: Cell::new(0),
+            signin: Default::default(),
             created: Cell::new(0),
         }
     }
@@ -91,6 +94,19 @@ impl Sts for MemoryAws {
             expiration: self.now.get() + chrono::Duration::from_std(role.duration).unwrap(),
             source_access_key_id: session.source_access_key_id.clone(),
         })
+    }
+}
+
+impl super::SignInService for MemoryAws {
+    fn token(
+        &self,
+        place: &Place,
+        client_id: &str,
+        grant: &super::Grant<'_>,
+        prover: std::sync::Arc<dyn super::Prove>,
+        now: DateTime<Utc>,
+    ) -> Result<super::Tokens, AwsError> {
+        self.signin.token(place, client_id, grant, prover, now)
     }
 }
 

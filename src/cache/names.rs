@@ -3,6 +3,8 @@
 //!
 //! Names (service `aws-mfa-proc`):
 //! - `v1:keys:NAME`: long-term keys stored with `add NAME`;
+//! - `v1:signin:PROFILE`: the AWS Sign-In session of a `sign-in` profile (refresh token
+//!   and DPoP key; keychain only, never copied to the kernel fast tier);
 //! - `v1:session:SOURCE:MFA_SERIAL`: the MFA session of one long-term identity and MFA
 //!   device, shared by every profile that chains from it;
 //! - `v1:role:SOURCE:MFA_SERIAL:ROLE_ARN`: a role assumed with that session, with the
@@ -10,7 +12,8 @@
 //! - `v1:role:SOURCE:MFA_SERIAL:ROLE_ARN:settings-DIGEST`: the same role with other
 //!   settings (they make other credentials, so another item).
 //!
-//! `SOURCE` is [`KeySource::id`] (`keychain/NAME` or `credentials/PROFILE`).
+//! `SOURCE` is [`KeySource::id`] (`keychain/NAME`, `credentials/PROFILE` or
+//! `signin/PROFILE`; a sign-in session's `MFA_SERIAL` is `sign-in`).
 //!
 //! `DIGEST` is the first 12 lower-case hex digits of the SHA-256 of the settings'
 //! canonical encoding, the compact JSON array (serde_json: no spaces, only `"`, `\`
@@ -37,6 +40,11 @@ use crate::runtime::hex_digest;
 /// Item name of the long-term keys stored with `aws-mfa-proc add NAME`.
 pub(crate) fn keys_item(name: &str) -> String {
     format!("v1:keys:{name}")
+}
+
+/// Item name of the AWS Sign-In session (refresh token, DPoP key) of profile `profile`.
+pub(crate) fn signin_item(profile: &str) -> String {
+    format!("v1:signin:{profile}")
 }
 
 /// Item name of the MFA session of one long-term identity and MFA device.

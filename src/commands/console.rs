@@ -24,7 +24,6 @@
 //!   aws-us-gov); `AWS_MFA_PROC_SIGNIN_ENDPOINT` or the profile's
 //!   `aws_mfa_proc_signin_endpoint` may replace it within that rule.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
@@ -172,13 +171,10 @@ fn open_in_browser(ctx: &Ctx<'_>, profile: &str, url: &str) -> Result<(), Error>
     let nonce = nonce()?;
     let local = format!("http://127.0.0.1:{}/{nonce}", listener.port());
     let page = Page::write(ctx, &local).map_err(|e| failed(&e))?;
-    let browsers: Vec<String> = match ctx.env.var("BROWSER") {
-        Some(list) => list.split(':').map(str::to_string).collect(),
-        None if cfg!(target_os = "macos") => vec!["open".into()],
-        None if cfg!(windows) => vec!["explorer".into()],
-        None => vec!["xdg-open".into()],
-    };
-    let started = browsers.iter().any(|browser| launch(browser, &page.url()));
+    let browsers = crate::browser::commands(ctx.env);
+    let started = browsers
+        .iter()
+        .any(|browser| crate::browser::launch(browser, &page.url()));
     if !started {
         return Err(Error::Input(format!(
             "could not start a browser ({}); set BROWSER, or use --print",
@@ -310,35 +306,6 @@ impl Drop for Page<'_> {
 /// dead once used or once the command ends.
 fn in_memory(dir: &RuntimeDir) -> bool {
     dir.in_memory() || cfg!(not(target_os = "linux"))
-}
-
-/// Starts `browser` (a command, `%s` standing for the address) on `address`; `true`
-/// if it started. It is not waited for: a browser may run for hours.
-fn launch(browser: &str, address: &str) -> bool {
-    let mut words = browser.split_whitespace();
-    let Some(program) = words.next() else {
-        return false;
-    };
-    let mut args: Vec<String> = words.map(|w| w.replace("%s", address)).collect();
-    if !browser.contains("%s") {
-        args.push(address.to_string());
-    }
-    let mut command = Command::new(program);
-    command
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for name in crate::system::CREDENTIAL_VARIABLES {
-        command.env_remove(name);
-    }
-    match command.spawn() {
-        Ok(mut child) => {
-            std::thread::spawn(move || child.wait());
-            true
-        }
-        Err(_) => false,
-    }
 }
 
 /// 128 random bits from the operating system, for the one-time address.

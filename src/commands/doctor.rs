@@ -171,12 +171,13 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
     }
     if let Some(settings) = first {
         clock(ctx, &settings, report);
+        let session = Target::Session(settings.clone());
         let cached = ctx
             .cache
-            .cached(&Target::Session(settings.clone()), ctx.clock.now())
+            .cached(&session, ctx.clock.now())
             .ok()
             .flatten()
-            .filter(|c| crate::cache::fresh_at(c, ctx.clock.now()));
+            .filter(|c| crate::cache::fresh_at(c, ctx.clock.now(), session.margin()));
         match prompt::choose(&settings, ctx.env, &mut *ctx.terminal) {
             Ok(source) => report.ok(
                 "prompt",

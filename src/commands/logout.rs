@@ -1,6 +1,7 @@
 //! `logout`: forget the profile's MFA session and every role assumed with it (the
 //! profile's own, and those of the other role profiles on the same MFA profile), and
-//! the AWS CLI's own cached copies of those roles (`~/.aws/cli/cache`).
+//! the AWS CLI's own cached copies of those roles (`~/.aws/cli/cache`). For a sign-in
+//! profile, also the sign-in itself (refresh token and key): the next call signs in.
 
 use super::Ctx;
 use super::Error;
@@ -39,10 +40,22 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
         .cache
         .forget_session(&settings.keys, &settings.mfa_serial, &named)
         .map_err(|e| Error::Keychain(target.profile().to_string(), e))?;
+    let signed_out = match &settings.keys {
+        crate::config::KeySource::SignIn { profile, .. } => ctx
+            .cache
+            .vault
+            .delete(&cache::signin_item(profile))
+            .map_err(|e| Error::Keychain(target.profile().to_string(), e))?,
+        _ => false,
+    };
     let arns: Vec<&str> = role_arns.iter().map(String::as_str).collect();
     let cli_copies =
         crate::cli_cache::dir(ctx.env).map_or(0, |dir| crate::cli_cache::forget_roles(&dir, &arns));
-    let mut said = if forgotten > 0 {
+    let mut said = if signed_out {
+        format!(
+            "Signed `{mfa}` out of AWS Sign-In and forgot its credentials and the roles assumed with them"
+        )
+    } else if forgotten > 0 {
         format!("Forgot the MFA session of `{mfa}` and the roles assumed with it")
     } else {
         format!("There was no cached session for `{}`", target.profile())

@@ -28,9 +28,10 @@ use std::cell::OnceCell;
 use std::io::Write;
 
 use crate::aws::Aws;
+use crate::browser::SystemBrowser;
 use crate::cache::Cache;
 use crate::config::{Config, ConfigError, Target, fast};
-use crate::prompt::{self, Terminal};
+use crate::prompt::{self, CodeSource, Terminal};
 use crate::runtime::LazyRuntime;
 use crate::session::{self, Deps, Mode, Served};
 use crate::system::{Clock, Environment};
@@ -51,6 +52,8 @@ pub(crate) struct Ctx<'a> {
     pub source_profile: Option<String>,
     /// Whether stdout is a terminal (a person would see what is printed).
     pub out_is_terminal: bool,
+    /// `login --remote`: a sign-in goes by the terminal, not this machine's browser.
+    pub remote: bool,
     /// Every profile, parsed when first needed: a cache hit with `--profile` never is.
     config: OnceCell<Result<Config, ConfigError>>,
 }
@@ -77,6 +80,7 @@ impl<'a> Ctx<'a> {
             profile: None,
             source_profile: None,
             out_is_terminal: false,
+            remote: false,
             config: OnceCell::new(),
         }
     }
@@ -138,14 +142,27 @@ impl<'a> Ctx<'a> {
 
     /// `target`'s credentials, from the cache or made anew (asking on the terminal).
     pub(crate) fn credentials(&mut self, target: &Target, mode: Mode) -> Result<Served, Error> {
-        let mut codes = prompt::choose(target.mfa(), self.env, &mut *self.terminal)
-            .unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
+        // A sign-in talks to the person on the terminal only (the browser is its GUI).
+        let chosen = if target.mfa().is_sign_in() {
+            match self.terminal.present() {
+                Ok(()) => Ok(Box::new(prompt::Typed(&mut *self.terminal)) as Box<dyn CodeSource>),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            prompt::choose(target.mfa(), self.env, &mut *self.terminal)
+        };
+        let mut codes = chosen.unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
+        let browser = SystemBrowser(self.env);
         let mut deps = Deps {
             cache: self.cache,
             sts: self.aws,
             codes: &mut *codes,
             clock: self.clock,
             runtime: self.runtime,
+            signin: self.aws,
+            env: self.env,
+            browser: &browser,
+            remote: self.remote,
         };
         session::get(target, &mut deps, mode)
             .map_err(|e| Error::Session(target.profile().to_string(), e))

@@ -33,6 +33,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     let profile = settings.profile.clone();
     let name = match &settings.keys {
         KeySource::Keychain(name) => name.clone(),
+        KeySource::SignIn { .. } => {
+            return Err(Error::Input(format!(
+                "profile `{profile}` signs in with AWS Sign-In and has no access keys to rotate"
+            )));
+        }
         KeySource::SharedProfile { profile: src, .. } => {
             return Err(Error::Input(format!(
                 "profile `{profile}` reads its keys from `{src}` in the credentials file; rotate changes only keys in the keychain. Move them there first: `aws-mfa-proc import --from-profile {src} {profile}`"

@@ -140,6 +140,23 @@ fn keys_state(cache: &Cache, keys: &KeySource) -> (String, bool) {
             Err(e) => (format!("keys unreadable: {e}"), false),
         },
         KeySource::SharedProfile { .. } => ("keys present".to_string(), true),
+        KeySource::SignIn { profile, .. } => {
+            let item = crate::cache::signin_item(profile);
+            match cache
+                .vault
+                .get_record::<crate::signin::stored::SignInToken>(&item)
+            {
+                Ok(Lookup::Found(t)) if t.login_session.is_empty() => {
+                    ("signed in (AWS Sign-In)".to_string(), true)
+                }
+                Ok(Lookup::Found(t)) => (format!("signed in as {}", t.login_session), true),
+                Ok(_) => (
+                    format!("NOT signed in: run `aws-mfa-proc login {profile}`"),
+                    false,
+                ),
+                Err(e) => (format!("sign-in unreadable: {e}"), false),
+            }
+        }
     }
 }
 

@@ -49,6 +49,10 @@ pub(crate) enum ConfigError {
     )]
     AmbiguousProfile { names: String },
     #[error(
+        "profile `{profile}`: `aws_mfa_proc_source = {value}` is not a source aws-mfa-proc knows. Write `aws_mfa_proc_source = sign-in` for an AWS Sign-In session, or remove the line for an MFA session"
+    )]
+    BadSource { profile: String, value: String },
+    #[error(
         "profile `{profile}` has no `mfa_serial`. Add `mfa_serial = arn:aws:iam::ACCOUNT:mfa/DEVICE` (IAM console → Security credentials → MFA)"
     )]
     MissingMfaSerial { profile: String },

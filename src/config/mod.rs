@@ -188,6 +188,9 @@ impl Config {
         source_profile: Option<&str>,
     ) -> Result<Settings, ConfigError> {
         let section = self.section(profile)?;
+        if let Some(source) = section.get(SOURCE_KEY) {
+            return self.sign_in_settings(env, profile, section, source);
+        }
         let mfa_serial =
             section
                 .get("mfa_serial")
@@ -240,6 +243,40 @@ impl Config {
             endpoint: rules::endpoint(env, section),
             iam_endpoint: rules::service_endpoint(env, section, "IAM"),
             codes: rules::code_settings(section, profile)?,
+        })
+    }
+
+    /// Settings of a profile whose session comes from AWS Sign-In: no keys, no code.
+    fn sign_in_settings(
+        &self,
+        env: &dyn Environment,
+        profile: &str,
+        section: &Profile,
+        source: &str,
+    ) -> Result<Settings, ConfigError> {
+        if source.trim() != SIGN_IN {
+            return Err(ConfigError::BadSource {
+                profile: profile.to_string(),
+                value: truncate(source, 40),
+            });
+        }
+        let profile_region = rules::region(section, profile)?;
+        Ok(Settings {
+            profile: profile.to_string(),
+            // Names the session in item names, as an MFA device does for a TOTP source.
+            mfa_serial: SIGN_IN.to_string(),
+            region: profile_region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            profile_region,
+            duration: DEFAULT_DURATION,
+            keys: KeySource::SignIn {
+                profile: profile.to_string(),
+                endpoint: section.get(SIGNIN_ENDPOINT_KEY).map(str::to_string),
+            },
+            endpoint: rules::endpoint(env, section),
+            iam_endpoint: rules::service_endpoint(env, section, "IAM"),
+            codes: CodeSettings::default(),
         })
     }
 

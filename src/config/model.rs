@@ -14,6 +14,17 @@ pub(crate) const DURATION_KEY: &str = "aws_mfa_proc_session_duration";
 pub(crate) const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
 /// Never hand out credentials with less than this left: botocore refreshes at 15 minutes.
 pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+/// Sign-In credentials last at most 15 minutes, so the 15-minute margin cannot apply:
+/// never hand them out with less than 5 minutes left, the point at which AWS's own CLI
+/// (`LoginCredentialFetcher`) and Rust SDK (`login`, `REFRESH_BUFFER_TIME`) refresh
+/// them. botocore then re-runs the helper on each use (cheap: a front-door hit), JS v3
+/// refreshes at 5 minutes, Go only once expired.
+pub(crate) const SIGNIN_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// On a helper profile: where its credentials come from (`sign-in`, or TOTP codes if
+/// absent).
+pub(crate) const SOURCE_KEY: &str = "aws_mfa_proc_source";
+/// [`SOURCE_KEY`]'s value for AWS Sign-In (`aws login`) sessions.
+pub(crate) const SIGN_IN: &str = "sign-in";
 /// The shortest session worth having: usable for at least 15 minutes past the margin.
 pub(crate) const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 15 * 60);
 /// STS's ceiling for IAM users.
@@ -98,6 +109,13 @@ pub(crate) enum KeySource {
     Keychain(String),
     /// Static keys of another profile in the shared credentials file (`--source-profile`).
     SharedProfile { profile: String, keys: LongTermKeys },
+    /// No long-term keys: an AWS Sign-In session of this profile (`aws_mfa_proc_source
+    /// = sign-in`), its refresh token in the keychain. `endpoint` is the profile's
+    /// `aws_mfa_proc_signin_endpoint`, if set.
+    SignIn {
+        profile: String,
+        endpoint: Option<String>,
+    },
 }
 
 impl KeySource {
@@ -106,6 +124,7 @@ impl KeySource {
         match self {
             KeySource::Keychain(name) => format!("keychain/{name}"),
             KeySource::SharedProfile { profile, .. } => format!("credentials/{profile}"),
+            KeySource::SignIn { profile, .. } => format!("signin/{profile}"),
         }
     }
 
@@ -114,6 +133,9 @@ impl KeySource {
             KeySource::Keychain(name) => format!("keychain (`{name}`)"),
             KeySource::SharedProfile { profile, .. } => {
                 format!("credentials file, profile `{profile}`")
+            }
+            KeySource::SignIn { profile, .. } => {
+                format!("AWS Sign-In (`aws-mfa-proc login {profile}`)")
             }
         }
     }
@@ -136,6 +158,13 @@ pub(crate) struct Settings {
     pub(crate) iam_endpoint: Option<String>,
     /// Where the code comes from.
     pub(crate) codes: CodeSettings,
+}
+
+impl Settings {
+    /// Whether the session comes from AWS Sign-In rather than a code.
+    pub(crate) fn is_sign_in(&self) -> bool {
+        matches!(self.keys, KeySource::SignIn { .. })
+    }
 }
 
 /// A role that aws-mfa-proc assumes itself, with an MFA session, and caches.
@@ -200,6 +229,14 @@ impl Target {
         match self {
             Target::Session(s) => s.profile_region.as_deref(),
             Target::Role(r) => r.profile_region.as_deref(),
+        }
+    }
+
+    /// The least time left with which this target's credentials are handed out.
+    pub(crate) fn margin(&self) -> Duration {
+        match self {
+            Target::Session(s) if s.is_sign_in() => SIGNIN_MARGIN,
+            _ => REFRESH_MARGIN,
         }
     }
 

@@ -5,6 +5,8 @@ use super::lines::{each_chunk, each_line};
 use super::*;
 use crate::system::FakeEnv;
 
+mod signin;
+
 fn paths() -> Paths {
     Paths {
         config: "config".into(),

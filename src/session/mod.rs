@@ -1,8 +1,9 @@
-//! The core: cache → lock → re-check → code → STS → store.
+//! The core: cache → lock → re-check → obtain (a code and STS, or AWS Sign-In: see
+//! [`signin`]) → store.
 //!
 //! Invariants:
-//! - credentials with less than the refresh margin left are never returned from the
-//!   cache (see [`crate::cache`]);
+//! - credentials with less than their target's margin left are never returned from
+//!   the cache (see [`crate::cache`] and [`Target::margin`]);
 //! - one session per long-term identity and MFA device (the item name says which), so
 //!   every profile that chains from it shares one code;
 //! - only the holder of the identity's lock asks for a code; the others wait, then find
@@ -12,7 +13,12 @@
 //! - a session that STS issued is returned even if storing it fails, so no code is wasted;
 //!   why it was not stored is one warning line on stderr (e.g. a full kernel quota).
 
-use crate::aws::{AwsError, Sts};
+mod signin;
+
+pub(crate) use signin::SignInError;
+
+use crate::aws::{AwsError, SignInService, Sts};
+use crate::browser::Browser;
 use crate::cache::{self, Cache};
 use crate::cancel::Cancels;
 use crate::codes::UsedCodes;
@@ -22,7 +28,7 @@ use crate::lock::{self, LockError};
 use crate::prompt::{CodeSource, Kind, PromptError};
 use crate::runtime::{LazyRuntime, RuntimeError, file_name};
 use crate::store::{Lookup, StoreError};
-use crate::system::Clock;
+use crate::system::{Clock, Environment};
 
 /// How many answers the person gets before we give up.
 pub(crate) const TRIES: usize = 3;
@@ -37,6 +43,8 @@ pub(crate) enum SessionError {
     Runtime(#[from] RuntimeError),
     #[error("{0}")]
     Aws(#[from] AwsError),
+    #[error("{0}")]
+    SignIn(#[from] SignInError),
     #[error("{}", no_prompt(.0, .1, .2))]
     NoPrompt(String, String, Option<String>),
     #[error("interrupted at the MFA prompt; nothing was changed")]
@@ -125,6 +133,13 @@ pub(crate) struct Deps<'a> {
     pub codes: &'a mut dyn CodeSource,
     pub clock: &'a dyn Clock,
     pub runtime: &'a LazyRuntime<'a>,
+    /// AWS Sign-In, the environment that says where it is, and the browser it opens.
+    pub signin: &'a dyn SignInService,
+    pub env: &'a dyn Environment,
+    pub browser: &'a dyn Browser,
+    /// `login --remote`: sign in on another device (the URL and the code on the
+    /// terminal) instead of this machine's browser.
+    pub remote: bool,
 }
 
 /// What [`get`] served.
@@ -149,7 +164,7 @@ pub(crate) fn get(
 ) -> Result<Served, SessionError> {
     let before = deps.cache.cached(target, deps.clock.now())?;
     if mode == Mode::Cached
-        && let Some(s) = before.as_ref().filter(|s| fresh(s, deps.clock))
+        && let Some(s) = before.as_ref().filter(|s| fresh(s, target, deps.clock))
     {
         crate::debug!(
             "cache hit for `{}`, expires {}",
@@ -184,7 +199,7 @@ pub(crate) fn get(
     // Someone else may have refreshed while we waited for the lock.
     if let Some(s) = deps.cache.cached(target, deps.clock.now())? {
         let changed = before.as_ref().map(|b| b.expiration) != Some(s.expiration);
-        if fresh(&s, deps.clock) && (mode == Mode::Cached || changed) {
+        if fresh(&s, target, deps.clock) && (mode == Mode::Cached || changed) {
             crate::debug!("another process refreshed `{}`", target.profile());
             return Ok(Served {
                 credentials: s,
@@ -193,11 +208,14 @@ pub(crate) fn get(
         }
     }
     let (credentials, mfa_session) = match target {
+        Target::Session(settings) if settings.is_sign_in() => {
+            (signin::obtain(settings, deps, mode)?, None)
+        }
         Target::Session(settings) => {
             let keys = long_term_keys(deps.cache, settings)?;
             let valid_until = before
                 .as_ref()
-                .filter(|s| fresh(s, deps.clock))
+                .filter(|s| fresh(s, target, deps.clock))
                 .map(|s| iso8601(s.expiration));
             deps.codes.ready().map_err(|e| {
                 SessionError::NoPrompt(e.to_string(), settings.profile.clone(), valid_until.clone())
@@ -343,11 +361,12 @@ fn long_term_keys(cache: &Cache, settings: &Settings) -> Result<LongTermKeys, Se
             }),
             Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why.to_string())),
         },
+        KeySource::SignIn { .. } => unreachable!("a sign-in profile has no long-term keys"),
     }
 }
 
-fn fresh(session: &SessionCredentials, clock: &dyn Clock) -> bool {
-    cache::fresh_at(session, clock.now())
+fn fresh(session: &SessionCredentials, target: &Target, clock: &dyn Clock) -> bool {
+    cache::fresh_at(session, clock.now(), target.margin())
 }
 
 #[cfg(test)]

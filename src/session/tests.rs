@@ -1,19 +1,24 @@
 //! The core against in-memory twins: a scripted terminal, a fake STS, a fixed clock.
 use super::*;
 use crate::aws::twin::{MemoryAws, key_id};
+use crate::browser::twin::FakeBrowser;
 use crate::config::{DEFAULT_DURATION, RoleSettings};
 use crate::kernel::MemoryKernel;
 use crate::prompt::{Scripted, Typed};
 use crate::secret::Secret;
 use crate::system::{FakeEnv, FixedClock};
 
-struct World {
+mod signin;
+
+pub(super) struct World {
     cache: Cache,
     sts: MemoryAws,
     clock: FixedClock,
     terminal: Scripted,
     target: Target,
     env: FakeEnv,
+    browser: FakeBrowser,
+    remote: bool,
     _home: tempfile::TempDir,
 }
 
@@ -51,6 +56,8 @@ impl World {
                 codes: Default::default(),
             }),
             env: FakeEnv::default().with("HOME", home.path().to_str().unwrap()),
+            browser: FakeBrowser::none("no desktop (DISPLAY) and no BROWSER"),
+            remote: false,
             _home: home,
         }
     }
@@ -75,6 +82,10 @@ impl World {
             codes,
             clock: &self.clock,
             runtime: &runtime,
+            signin: &self.sts,
+            env: &self.env,
+            browser: &self.browser,
+            remote: self.remote,
         };
         get(&self.target, &mut deps, mode).map(|served| served.credentials)
     }

@@ -128,7 +128,7 @@ mod tests {
 
     fn decode(part: &str) -> Vec<u8> {
         let mut standard = part.replace('-', "+").replace('_', "/");
-        while standard.len() % 4 != 0 {
+        while !standard.len().is_multiple_of(4) {
             standard.push('=');
         }
         aws_smithy_types::base64::decode(standard).unwrap()

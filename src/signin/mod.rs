@@ -2,23 +2,33 @@
 //! signs in to the console in the browser and this tool gets 15-minute credentials and
 //! a refresh token bound to a DPoP key (issue #19).
 //!
-//! What is here so far needs no network, and each rule names the AWS client code it
-//! follows (AWS CLI v2 tag 2.36.7, `awscli/customizations/login/utils.py` and
-//! `awscli/botocore/utils.py`; aws-config 1.8.13's `login/dpop.rs`):
+//! Each rule names the AWS client code it follows (AWS CLI v2 tag 2.36.7,
+//! `awscli/customizations/login/utils.py` and `awscli/botocore/utils.py`; aws-config
+//! 1.8.13's `login/`):
 //! - [`pkce`]: the PKCE verifier and challenge, the `state`, the authorize URL for the
 //!   same-device and cross-device clients, and the code a person pastes;
 //! - [`dpop`]: the P-256 key and the DPoP proof (ES256 JWT) sent with every token call;
 //! - [`refusal`]: the service's `AccessDeniedException` codes, as messages that name the
-//!   fix.
+//!   fix;
+//! - [`place`]: which endpoint a sign-in goes to (`AWS_ENDPOINT_URL_SIGNIN`, the trust
+//!   rule, the service's endpoint rules);
+//! - [`callback`]: the same-device flow's one-time loopback callback;
+//! - [`stored`]: what the keychain keeps of a sign-in (refresh token, key, client);
+//! - [`token`]: the `authorization_code` and `refresh_token` calls (the network itself is
+//!   in [`crate::aws`], behind [`crate::aws::SignInService`]).
 //!
 //! Invariants:
 //! - the PKCE verifier and the DPoP private key live only in [`Secret`](crate::secret::Secret)
 //!   or zeroed buffers, and never reach a message;
 //! - ES256 is aws-lc-rs, the crypto library rustls already links (no second one).
 
+pub(crate) mod callback;
 pub(crate) mod dpop;
 pub(crate) mod pkce;
+pub(crate) mod place;
 pub(crate) mod refusal;
+pub(crate) mod stored;
+pub(crate) mod token;
 
 /// The same-device client: a loopback callback on this machine receives the code.
 pub(crate) const SAME_DEVICE: &str = "arn:aws:signin:::devtools/same-device";

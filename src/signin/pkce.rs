@@ -68,7 +68,18 @@ impl Attempt {
     /// The code, if `state` is this attempt's; else `None` (another attempt's answer,
     /// or a forged one).
     pub(crate) fn accept(&self, code: String, state: &str) -> Option<Secret<String>> {
-        (state == self.state).then(|| Secret::new(code))
+        self.is_mine(state).then(|| Secret::new(code))
+    }
+
+    /// Whether `state` is this attempt's.
+    pub(crate) fn is_mine(&self, state: &str) -> bool {
+        state == self.state
+    }
+
+    /// The `state` the authorize URL carries (not a secret: it is in the browser's argv).
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> &str {
+        &self.state
     }
 
     pub(crate) fn verifier(&self) -> &Secret<String> {
@@ -116,7 +127,7 @@ pub(crate) fn pasted(text: &str) -> Option<(String, String)> {
 }
 
 /// Percent-decoding (`+` as a space, as Python's `parse_qsl`); `None` if malformed.
-fn percent_decode(text: &str) -> Option<String> {
+pub(super) fn percent_decode(text: &str) -> Option<String> {
     let mut out = Vec::with_capacity(text.len());
     let mut bytes = text.bytes();
     while let Some(b) = bytes.next() {
@@ -221,7 +232,8 @@ mod tests {
     #[test]
     fn a_pasted_code_is_read_as_the_cli_reads_it() {
         let b64 = |s: &str| aws_smithy_types::base64::encode(s);
-        let cases: [(&str, String, Option<(&str, &str)>); 6] = [
+        type Want<'a> = Option<(&'a str, &'a str)>;
+        let cases: [(&str, String, Want); 6] = [
             ("plain", b64("state=s1&code=c1"), Some(("c1", "s1"))),
             ("code first", b64("code=c1&state=s1"), Some(("c1", "s1"))),
             (

@@ -24,6 +24,8 @@ mod roles;
 mod rotate;
 mod sdks;
 mod signin;
+mod signin_callers;
+mod signin_flows;
 mod signin_standin;
 mod smoke;
 mod standin;

@@ -8,9 +8,9 @@ use crate::support::*;
 use crate::tools;
 
 /// What the caller identity of `production`'s role contains.
-const ROLE: &str = "assumed-role/Role-Name-To-Assume";
+pub(crate) const ROLE: &str = "assumed-role/Role-Name-To-Assume";
 /// The account of `production`'s role.
-const ROLE_ACCOUNT: u64 = 222_222_222_222;
+pub(crate) const ROLE_ACCOUNT: u64 = 222_222_222_222;
 
 #[test]
 fn go_sdk_v2_terraforms_sdk_gets_the_role_with_no_prompt_after_one_login() {
@@ -86,7 +86,7 @@ fn logged_in() -> Rig {
 }
 
 /// `program` with no terminal (as [`detached`]) and `AWS_PROFILE=profile`.
-fn detached_with_profile(rig: &Rig, profile: &str, program: &str) -> Command {
+pub(crate) fn detached_with_profile(rig: &Rig, profile: &str, program: &str) -> Command {
     let mut cmd = rig.command("setsid");
     cmd.arg(program).env("AWS_PROFILE", profile);
     cmd
@@ -94,14 +94,14 @@ fn detached_with_profile(rig: &Rig, profile: &str, program: &str) -> Command {
 
 /// Runs `program args…` as `production`'s caller with no terminal; it must succeed with
 /// no prompt. Returns its stdout.
-fn production_caller(rig: &Rig, program: &str, args: &[&str]) -> String {
+pub(crate) fn production_caller(rig: &Rig, program: &str, args: &[&str]) -> String {
     let mut cmd = detached_with_profile(rig, "production", program);
     cmd.args(args);
     succeeded_without_prompt(run(&mut cmd))
 }
 
 /// The stdout of a run that succeeded and never showed the prompt.
-fn succeeded_without_prompt(out: std::process::Output) -> String {
+pub(crate) fn succeeded_without_prompt(out: std::process::Output) -> String {
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{}\n{stderr}", text(&out.stdout));
     assert_eq!(prompts_on(&stderr), 0, "{stderr}");
@@ -109,7 +109,7 @@ fn succeeded_without_prompt(out: std::process::Output) -> String {
 }
 
 /// A bucket made with the AWS CLI through `production`, holding one object at `key`.
-fn object_put_through_production(rig: &Rig, bucket: &str, key: &str) {
+pub(crate) fn object_put_through_production(rig: &Rig, bucket: &str, key: &str) {
     let file = rig.dir().join("object.txt");
     std::fs::write(&file, "in the role's account\n").unwrap();
     let production = |args: &[&str]| {
@@ -143,7 +143,7 @@ fn assert_one_get_session_token(rig: &Rig) -> String {
 
 /// The access key ID that signed the one recorded request starting with `method` whose
 /// URL contains `path`.
-fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
+pub(crate) fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
     let lines: Vec<&str> = recorded
         .lines()
         .filter(|line| line.starts_with(method) && line.contains(path))
@@ -160,7 +160,7 @@ fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
 
 /// The account an access key ID belongs to, decoded as AWS encodes it (and moto does
 /// for the keys it issues): the 48 bits after the 4-letter prefix, base32, bits 7 to 46.
-fn account_of(key: &str) -> u64 {
+pub(crate) fn account_of(key: &str) -> u64 {
     let bits = key.bytes().skip(4).take(10).fold(0u64, |acc, c| {
         let value = match c {
             b'A'..=b'Z' => c - b'A',
@@ -173,7 +173,7 @@ fn account_of(key: &str) -> u64 {
 }
 
 /// `path`, which scripts/install-test-deps.sh installs.
-fn installed(path: &Path) -> PathBuf {
+pub(crate) fn installed(path: &Path) -> PathBuf {
     assert!(
         path.exists(),
         "{} missing: run scripts/install-test-deps.sh",
@@ -185,7 +185,7 @@ fn installed(path: &Path) -> PathBuf {
 /// examples/rust_sdk_check, built now by cargo (a no-op when it is up to date):
 /// `cargo test --test e2e` alone builds no examples, and `CARGO_BIN_EXE_*` names only
 /// binaries. Cargo reports where the executable is (also under CARGO_TARGET_DIR).
-fn rust_sdk_check() -> PathBuf {
+pub(crate) fn rust_sdk_check() -> PathBuf {
     // The profile of this build, roughly: no second build of every dependency.
     let profile = if cfg!(debug_assertions) {
         "dev"

@@ -120,6 +120,8 @@ struct State {
     jtis: HashSet<String>,
     calls: Vec<TokenCall>,
     scripted: VecDeque<&'static str>,
+    /// The `expiresIn` of the next grants, then 900.
+    lifetimes: VecDeque<u64>,
     issued: usize,
 }
 
@@ -172,6 +174,11 @@ impl SignIn {
     /// end the session.
     pub fn fail_next_with(&self, error: &'static str) {
         self.state.lock().unwrap().scripted.push_back(error);
+    }
+
+    /// The next grant's credentials last `seconds` (not 900).
+    pub fn expire_next_in(&self, seconds: u64) {
+        self.state.lock().unwrap().lifetimes.push_back(seconds);
     }
 
     /// Every token call so far, in order.
@@ -449,7 +456,7 @@ fn judge(
             "sessionToken": format!("{SESSION_TOKEN_PREFIX}{n:04}"),
         },
         "tokenType": "aws_sigv4",
-        "expiresIn": 900,
+        "expiresIn": state.lifetimes.pop_front().unwrap_or(900),
         "refreshToken": state.new_refresh(&session, &jkt),
     });
     if with_id_token {

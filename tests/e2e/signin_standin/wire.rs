@@ -166,7 +166,7 @@ pub fn b64u_decode(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     let mut standard = text.replace('-', "+").replace('_', "/");
-    while standard.len() % 4 != 0 {
+    while !standard.len().is_multiple_of(4) {
         standard.push('=');
     }
     aws_smithy_types::base64::decode(standard).ok()
