@@ -39,7 +39,7 @@ mod kept;
 mod names;
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 
@@ -48,7 +48,7 @@ use crate::config::REFRESH_MARGIN;
 use crate::config::{KeySource, MAX_DURATION, Target};
 use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
-use crate::kernel::{KernelKeyring, NoKernel};
+use crate::kernel::{KernelKeyring, KernelRead, NoKernel};
 use crate::store::kernel_store::PREFIX as STORE_PREFIX;
 use crate::store::{Backend, Lookup, StoreError, Vault, record, unframe_single};
 use crate::system::Environment;
@@ -108,6 +108,7 @@ fn is_instance_id(id: &str) -> bool {
 }
 
 /// Where the front door finds records without the keychain.
+#[derive(Clone)]
 enum Tier {
     /// Copies in front of the keychain, made from this runtime directory (a digest).
     Copies(String),
@@ -120,7 +121,7 @@ enum Tier {
 pub(crate) struct Cache {
     pub vault: Vault,
     /// The user's kernel keyring: the tier, and where revocation looks for copies.
-    kernel: Box<dyn KernelKeyring>,
+    kernel: Arc<dyn KernelKeyring>,
     tier: Tier,
     /// How the keychain is reached (the backend choice and the D-Bus address), as a
     /// digest: the name the kernel remembers its instance ID under.
@@ -139,34 +140,25 @@ impl Cache {
     /// The keychain `AWS_MFA_PROC_KEYCHAIN` names (default: the platform's), with the
     /// kernel copies in front unless `AWS_MFA_PROC_KERNEL_CACHE=off`. Connects nothing.
     pub(crate) fn open(env: &dyn Environment) -> Cache {
-        let choice = env
-            .var("AWS_MFA_PROC_KEYCHAIN")
-            .unwrap_or_else(|| "auto".into());
-        let off = env
-            .var("AWS_MFA_PROC_KERNEL_CACHE")
-            .is_some_and(|v| v.eq_ignore_ascii_case("off"));
-        let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
-        let tier = if choice == "keyutils" {
-            Tier::Store
-        } else if off {
-            Tier::Off
-        } else {
-            Tier::Copies(short(&runtime))
-        };
-        // The address the bus is reached at, whatever form names it (zbus falls back to
-        // $XDG_RUNTIME_DIR/bus; a `,guid=` only identifies the daemon's run).
-        let bus = env
-            .var("DBUS_SESSION_BUS_ADDRESS")
-            .unwrap_or_else(|| format!("unix:path={runtime}/bus"));
-        let bus = bus.split(",guid=").next().unwrap_or_default().to_string();
+        let place = Placement::of(env);
         Cache {
-            reached: short(&format!("{choice}\0{bus}")),
-            legacy: format!("{choice}\0{bus}"),
-            vault: Vault::open(choice),
+            reached: place.reached,
+            legacy: place.legacy,
+            vault: Vault::open(place.choice),
             kernel: open_kernel(),
-            tier,
+            tier: place.tier,
             instance: OnceLock::new(),
             note: kept::path(env),
+        }
+    }
+
+    /// The read side alone, over the same kernel keyring (the front door's, in tests).
+    #[cfg(test)]
+    pub(crate) fn copies(&self) -> Copies {
+        Copies {
+            kernel: self.kernel.clone(),
+            tier: self.tier.clone(),
+            reached: self.reached.clone(),
         }
     }
 
@@ -175,21 +167,13 @@ impl Cache {
     pub(crate) fn memory(kernel: Box<dyn KernelKeyring>) -> Cache {
         Cache {
             vault: Vault::memory(),
-            kernel,
+            kernel: Arc::from(kernel),
             tier: Tier::Copies("test".into()),
             reached: "test".into(),
             instance: OnceLock::new(),
             note: None,
             legacy: "test".into(),
         }
-    }
-
-    /// `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short digest.
-    fn copy_name(&self, runtime: &str, instance: &str, target: &Target) -> String {
-        let mfa = target.mfa();
-        let [source, session] = identity_parts(instance, &mfa.keys, &mfa.mfa_serial);
-        let item = short(&item(target));
-        format!("{COPY_PREFIX}{runtime}:{source}:{session}:{item}")
     }
 
     /// The keychain's instance ID, read from it (made on first use) and remembered in
@@ -245,40 +229,16 @@ impl Cache {
         if let Some(Some(id)) = self.instance.get() {
             return Some(id.clone());
         }
-        let bytes = self
-            .kernel
-            .read(&format!("{REMEMBERED_PREFIX}{}", self.reached))?;
-        let id = std::str::from_utf8(&bytes).ok()?;
-        is_instance_id(id).then(|| id.to_string())
-    }
-
-    /// The front door's only question: a fresh record of `target`'s credentials in the
-    /// kernel keyring? Never connects to the keychain.
-    pub(crate) fn fresh_copy(
-        &self,
-        target: &Target,
-        now: DateTime<Utc>,
-    ) -> Option<SessionCredentials> {
-        self.copy(target)
-            .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now, target.margin()))
+        remembered(&*self.kernel, &self.reached)
     }
 
     fn copy(&self, target: &Target) -> Option<SessionCredentials> {
-        let bytes = match &self.tier {
-            Tier::Copies(namespace) => {
-                let instance = self.reading_instance()?;
-                self.kernel
-                    .read(&self.copy_name(namespace, &instance, target))?
-            }
-            Tier::Store => {
-                let head = self
-                    .kernel
-                    .read(&format!("{STORE_PREFIX}{}", item(target)))?;
-                zeroize::Zeroizing::new(unframe_single(&head)?.to_vec())
-            }
-            Tier::Off => return None,
-        };
-        record::decode(&bytes).ok()
+        read_copy(
+            &*self.kernel,
+            &self.tier,
+            || self.reading_instance(),
+            target,
+        )
     }
 
     /// `target`'s cached credentials, fresh or not: the kernel copy if there is one,
@@ -359,7 +319,7 @@ impl Cache {
         let Some(instance) = self.instance() else {
             return;
         };
-        let name = self.copy_name(namespace, instance, target);
+        let name = copy_name(namespace, instance, target);
         if let Err(e) = self
             .kernel
             .write(&name, &record::encode(credentials), Some(ttl))
@@ -530,16 +490,135 @@ impl Cache {
 }
 
 #[cfg(target_os = "linux")]
-fn open_kernel() -> Box<dyn KernelKeyring> {
+fn open_kernel() -> Arc<dyn KernelKeyring> {
     match crate::kernel::UserKeyring::open() {
-        Some(ring) => Box::new(ring),
-        None => Box::new(NoKernel),
+        Some(ring) => Arc::new(ring),
+        None => Arc::new(NoKernel),
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn open_kernel() -> Box<dyn KernelKeyring> {
-    Box::new(NoKernel)
+fn open_kernel() -> Arc<dyn KernelKeyring> {
+    Arc::new(NoKernel)
+}
+
+/// The kernel keyring, to read only: the front door links no write.
+#[cfg(target_os = "linux")]
+fn open_reader() -> Arc<dyn KernelRead> {
+    match crate::kernel::UserKeyring::open() {
+        Some(ring) => Arc::new(ring),
+        None => Arc::new(NoKernel),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_reader() -> Arc<dyn KernelRead> {
+    Arc::new(NoKernel)
+}
+
+/// Where copies live for an environment, and how its keychain is reached.
+struct Placement {
+    choice: String,
+    tier: Tier,
+    /// A digest of the backend choice and the D-Bus address.
+    reached: String,
+    /// The same, as builds up to 0.1 wrote it into a copy's name.
+    legacy: String,
+}
+
+impl Placement {
+    fn of(env: &dyn Environment) -> Placement {
+        let choice = env
+            .var("AWS_MFA_PROC_KEYCHAIN")
+            .unwrap_or_else(|| "auto".into());
+        let off = env
+            .var("AWS_MFA_PROC_KERNEL_CACHE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("off"));
+        let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
+        let tier = if choice == "keyutils" {
+            Tier::Store
+        } else if off {
+            Tier::Off
+        } else {
+            Tier::Copies(short(&runtime))
+        };
+        // The address the bus is reached at, whatever form names it (zbus falls back to
+        // $XDG_RUNTIME_DIR/bus; a `,guid=` only identifies the daemon's run).
+        let bus = env
+            .var("DBUS_SESSION_BUS_ADDRESS")
+            .unwrap_or_else(|| format!("unix:path={runtime}/bus"));
+        let bus = bus.split(",guid=").next().unwrap_or_default();
+        Placement {
+            reached: short(&format!("{choice}\0{bus}")),
+            legacy: format!("{choice}\0{bus}"),
+            choice,
+            tier,
+        }
+    }
+}
+
+/// The read side of the cache, without the keychain: all the front door needs. It
+/// holds the kernel keyring as [`KernelRead`], so nothing it links can write a key.
+pub(crate) struct Copies {
+    kernel: Arc<dyn KernelRead>,
+    tier: Tier,
+    reached: String,
+}
+
+impl Copies {
+    pub(crate) fn open(env: &dyn Environment) -> Copies {
+        let place = Placement::of(env);
+        Copies {
+            kernel: open_reader(),
+            tier: place.tier,
+            reached: place.reached,
+        }
+    }
+
+    /// The front door's only question: a fresh record of `target`'s credentials in the
+    /// kernel keyring? Never connects to the keychain.
+    pub(crate) fn fresh(&self, target: &Target, now: DateTime<Utc>) -> Option<SessionCredentials> {
+        read_copy(
+            &*self.kernel,
+            &self.tier,
+            || remembered(&*self.kernel, &self.reached),
+            target,
+        )
+        .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now, target.margin()))
+    }
+}
+
+/// The instance ID the kernel remembers for the keychain reached as `reached`.
+fn remembered(kernel: &dyn KernelRead, reached: &str) -> Option<String> {
+    let bytes = kernel.read(&format!("{REMEMBERED_PREFIX}{reached}"))?;
+    let id = std::str::from_utf8(&bytes).ok()?;
+    is_instance_id(id).then(|| id.to_string())
+}
+
+/// `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short digest.
+fn copy_name(runtime: &str, instance: &str, target: &Target) -> String {
+    let mfa = target.mfa();
+    let [source, session] = identity_parts(instance, &mfa.keys, &mfa.mfa_serial);
+    let item = short(&item(target));
+    format!("{COPY_PREFIX}{runtime}:{source}:{session}:{item}")
+}
+
+/// `target`'s record in the kernel keyring, as `tier` keeps it, fresh or not.
+fn read_copy(
+    kernel: &dyn KernelRead,
+    tier: &Tier,
+    instance: impl FnOnce() -> Option<String>,
+    target: &Target,
+) -> Option<SessionCredentials> {
+    let bytes = match tier {
+        Tier::Copies(namespace) => kernel.read(&copy_name(namespace, &instance()?, target))?,
+        Tier::Store => {
+            let head = kernel.read(&format!("{STORE_PREFIX}{}", item(target)))?;
+            zeroize::Zeroizing::new(unframe_single(&head)?.to_vec())
+        }
+        Tier::Off => return None,
+    };
+    record::decode(&bytes).ok()
 }
 
 #[cfg(test)]

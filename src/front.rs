@@ -20,7 +20,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cache::Cache;
+use crate::cache::Copies;
 use crate::config::fast;
 use crate::output;
 use crate::system::{Clock, Environment, ProcessEnv, SystemClock};
@@ -32,14 +32,14 @@ pub fn main() -> ExitCode {
     crate::harden::process();
     let args: Vec<_> = std::env::args_os().skip(1).collect();
     let env = ProcessEnv;
-    let cache = Cache::open(&env);
+    let copies = Copies::open(&env);
     let stdout = std::io::stdout();
     let at_terminal = std::io::IsTerminal::is_terminal(&stdout);
     if serve(
         &args,
         &env,
         &SystemClock,
-        &cache,
+        &copies,
         &mut stdout.lock(),
         at_terminal,
     ) {
@@ -54,7 +54,7 @@ fn serve(
     args: &[OsString],
     env: &dyn Environment,
     clock: &dyn Clock,
-    cache: &Cache,
+    copies: &Copies,
     out: &mut dyn Write,
     out_is_terminal: bool,
 ) -> bool {
@@ -72,7 +72,7 @@ fn serve(
     let Some(target) = target else {
         return false;
     };
-    match cache.fresh_copy(&target, clock.now()) {
+    match copies.fresh(&target, clock.now()) {
         Some(credentials) => output::credential_process(out, &credentials).is_ok(),
         None => false,
     }
@@ -143,6 +143,7 @@ fn missing(full: &std::io::Result<std::path::PathBuf>, error: &std::io::Error) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cache::Cache;
     use crate::config::{Config, Paths, Target};
     use crate::credentials::SessionCredentials;
     use crate::kernel::MemoryKernel;
@@ -195,7 +196,14 @@ mod tests {
         for (words, minutes, terminal, served) in cases {
             let (_dir, env, cache, clock) = world(chrono::Duration::minutes(*minutes));
             let mut out = Vec::new();
-            let answered = serve(&args(words), &env, &clock, &cache, &mut out, *terminal);
+            let answered = serve(
+                &args(words),
+                &env,
+                &clock,
+                &cache.copies(),
+                &mut out,
+                *terminal,
+            );
             assert_eq!(answered, *served, "{words:?} {minutes} min");
             assert_eq!(out.is_empty(), !served, "{words:?}");
             if *served {

@@ -32,9 +32,19 @@ pub(crate) enum KernelError {
     Refused(String),
 }
 
-/// Keys in the user's kernel keyring, by description.
-pub(crate) trait KernelKeyring: Send + Sync {
+/// Reading keys in the user's kernel keyring, by description: all the front door does.
+pub(crate) trait KernelRead: Send + Sync {
     fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>>;
+    /// The descriptions of the live keys in `@u` that start with `prefix`.
+    fn descriptions(&self, prefix: &str) -> Vec<String>;
+    /// How much of the user's quota is used, if the kernel says.
+    fn quota(&self) -> Option<Quota> {
+        None
+    }
+}
+
+/// Keys in the user's kernel keyring, by description, read and written.
+pub(crate) trait KernelKeyring: KernelRead {
     /// Writes a new key over any old one; `ttl` `None` means no timeout.
     fn write(
         &self,
@@ -44,12 +54,6 @@ pub(crate) trait KernelKeyring: Send + Sync {
     ) -> Result<(), KernelError>;
     /// Unlinks the key; `true` if there was one.
     fn remove(&self, description: &str) -> bool;
-    /// The descriptions of the live keys in `@u` that start with `prefix`.
-    fn descriptions(&self, prefix: &str) -> Vec<String>;
-    /// How much of the user's quota is used, if the kernel says.
-    fn quota(&self) -> Option<Quota> {
-        None
-    }
 }
 
 /// The user's kernel-keyring quota (`/proc/key-users`): keys and bytes, used and allowed.
@@ -97,18 +101,21 @@ impl Quota {
 /// No kernel keyring (turned off, or not Linux).
 pub(crate) struct NoKernel;
 
-impl KernelKeyring for NoKernel {
+impl KernelRead for NoKernel {
     fn read(&self, _: &str) -> Option<Zeroizing<Vec<u8>>> {
         None
     }
+    fn descriptions(&self, _: &str) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+impl KernelKeyring for NoKernel {
     fn write(&self, _: &str, _: &[u8], _: Option<Duration>) -> Result<(), KernelError> {
         Err(KernelError::Refused("no kernel keyring".into()))
     }
     fn remove(&self, _: &str) -> bool {
         false
-    }
-    fn descriptions(&self, _: &str) -> Vec<String> {
-        Vec::new()
     }
 }
 
@@ -157,12 +164,38 @@ mod linux {
         }
     }
 
-    impl KernelKeyring for UserKeyring {
+    impl KernelRead for UserKeyring {
         fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>> {
             let key = self.ring.search(description).ok()?;
             key.read_to_vec().ok().map(Zeroizing::new)
         }
+        fn descriptions(&self, prefix: &str) -> Vec<String> {
+            let user = Key::from_id(KeySerialId::new(KeyRingIdentifier::User as i32));
+            let Ok(ids) = user.read_to_vec() else {
+                return Vec::new();
+            };
+            ids.chunks_exact(4)
+                .filter_map(|id| {
+                    let key = Key::from_id(KeySerialId::new(i32::from_ne_bytes([
+                        id[0], id[1], id[2], id[3],
+                    ])));
+                    // The crate's describe panics on descriptions over ~490 bytes
+                    // (other programs' keys may have them): such a key is not ours.
+                    let metadata = std::panic::catch_unwind(|| key.metadata()).ok()?.ok()?;
+                    let description = metadata.get_description();
+                    description
+                        .starts_with(prefix)
+                        .then(|| description.to_string())
+                })
+                .collect()
+        }
+        fn quota(&self) -> Option<Quota> {
+            let uid = rustix::process::getuid().as_raw();
+            Quota::parse(&std::fs::read_to_string("/proc/key-users").ok()?, uid)
+        }
+    }
 
+    impl KernelKeyring for UserKeyring {
         fn write(
             &self,
             description: &str,
@@ -187,38 +220,11 @@ mod linux {
             }
             Ok(())
         }
-
         fn remove(&self, description: &str) -> bool {
             match self.ring.search(description) {
                 Ok(key) => self.ring.unlink_key(key).is_ok(),
                 Err(_) => false,
             }
-        }
-
-        fn descriptions(&self, prefix: &str) -> Vec<String> {
-            let user = Key::from_id(KeySerialId::new(KeyRingIdentifier::User as i32));
-            let Ok(ids) = user.read_to_vec() else {
-                return Vec::new();
-            };
-            ids.chunks_exact(4)
-                .filter_map(|id| {
-                    let key = Key::from_id(KeySerialId::new(i32::from_ne_bytes([
-                        id[0], id[1], id[2], id[3],
-                    ])));
-                    // The crate's describe panics on descriptions over ~490 bytes
-                    // (other programs' keys may have them): such a key is not ours.
-                    let metadata = std::panic::catch_unwind(|| key.metadata()).ok()?.ok()?;
-                    let description = metadata.get_description();
-                    description
-                        .starts_with(prefix)
-                        .then(|| description.to_string())
-                })
-                .collect()
-        }
-
-        fn quota(&self) -> Option<Quota> {
-            let uid = rustix::process::getuid().as_raw();
-            Quota::parse(&std::fs::read_to_string("/proc/key-users").ok()?, uid)
         }
     }
 }
@@ -236,12 +242,26 @@ pub(crate) struct MemoryKernel {
 }
 
 #[cfg(test)]
-impl KernelKeyring for MemoryKernel {
+impl KernelRead for MemoryKernel {
     fn read(&self, description: &str) -> Option<Zeroizing<Vec<u8>>> {
         let keys = self.keys.lock().unwrap();
         keys.get(description)
             .map(|(v, _)| Zeroizing::new(v.clone()))
     }
+    fn descriptions(&self, prefix: &str) -> Vec<String> {
+        let keys = self.keys.lock().unwrap();
+        keys.keys()
+            .filter(|d| d.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+    fn quota(&self) -> Option<Quota> {
+        self.quota
+    }
+}
+
+#[cfg(test)]
+impl KernelKeyring for MemoryKernel {
     fn write(
         &self,
         description: &str,
@@ -254,16 +274,6 @@ impl KernelKeyring for MemoryKernel {
     }
     fn remove(&self, description: &str) -> bool {
         self.keys.lock().unwrap().remove(description).is_some()
-    }
-    fn descriptions(&self, prefix: &str) -> Vec<String> {
-        let keys = self.keys.lock().unwrap();
-        keys.keys()
-            .filter(|d| d.starts_with(prefix))
-            .cloned()
-            .collect()
-    }
-    fn quota(&self) -> Option<Quota> {
-        self.quota
     }
 }
 

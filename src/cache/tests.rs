@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::config::{DEFAULT_DURATION, RoleSettings, Settings};
+use crate::kernel::KernelRead;
 use crate::kernel::MemoryKernel;
 use crate::secret::Secret;
 use std::sync::Arc;
@@ -10,10 +11,16 @@ use std::sync::Arc;
 /// The twin kernel, shared between caches as the real one is between processes.
 #[derive(Clone, Default)]
 struct Shared(Arc<MemoryKernel>);
-impl KernelKeyring for Shared {
+impl KernelRead for Shared {
     fn read(&self, d: &str) -> Option<zeroize::Zeroizing<Vec<u8>>> {
         self.0.read(d)
     }
+    fn descriptions(&self, p: &str) -> Vec<String> {
+        self.0.descriptions(p)
+    }
+}
+
+impl KernelKeyring for Shared {
     fn write(
         &self,
         d: &str,
@@ -24,9 +31,6 @@ impl KernelKeyring for Shared {
     }
     fn remove(&self, d: &str) -> bool {
         self.0.remove(d)
-    }
-    fn descriptions(&self, p: &str) -> Vec<String> {
-        self.0.descriptions(p)
     }
 }
 
@@ -108,10 +112,10 @@ fn forgetting_a_session_reaches_its_roles_and_every_namespace_and_nothing_else()
     };
     assert_eq!(a.forget_session(&s.keys, &s.mfa_serial, &[]).unwrap(), 2);
     for cache in [&a, &b] {
-        assert!(cache.fresh_copy(&alice, now).is_none());
-        assert!(cache.fresh_copy(&admin, now).is_none());
+        assert!(cache.copies().fresh(&alice, now).is_none());
+        assert!(cache.copies().fresh(&admin, now).is_none());
         assert!(
-            cache.fresh_copy(&alice2, now).is_some(),
+            cache.copies().fresh(&alice2, now).is_some(),
             "another device's session"
         );
     }
@@ -145,7 +149,7 @@ fn one_keychain_reached_at_two_addresses_shares_its_copies_and_revokes_them_from
         a.store(t, &credentials(now), now).unwrap();
     }
     assert!(
-        front.fresh_copy(&admin, now).is_some(),
+        front.copies().fresh(&admin, now).is_some(),
         "served without a keychain"
     );
     assert!(b.cached(&admin, now).unwrap().is_some());
@@ -160,8 +164,8 @@ fn one_keychain_reached_at_two_addresses_shares_its_copies_and_revokes_them_from
     };
     assert_eq!(b.forget_session(&s.keys, &s.mfa_serial, &[]).unwrap(), 2);
     assert!(copies(&kernel).is_empty(), "{:?}", copies(&kernel));
-    assert!(front.fresh_copy(&alice, now).is_none());
-    assert!(front.fresh_copy(&admin, now).is_none());
+    assert!(front.copies().fresh(&alice, now).is_none());
+    assert!(front.copies().fresh(&admin, now).is_none());
 }
 
 #[test]
@@ -308,5 +312,5 @@ fn with_the_keyutils_backend_there_are_no_copies_and_the_front_door_reads_the_st
     let (description, (_, ttl)) = keys.iter().next().unwrap();
     assert!(description.starts_with(STORE_PREFIX));
     assert!(ttl.is_some(), "a session item expires");
-    assert!(cache.fresh_copy(&alice, now).is_some());
+    assert!(cache.copies().fresh(&alice, now).is_some());
 }
