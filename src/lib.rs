@@ -37,6 +37,7 @@ mod prompt;
 mod regular;
 mod runtime;
 mod secret;
+mod server;
 mod session;
 // Issue #19: the Sign-In source's parts, used by `login` and `session::get` in the
 // steps that follow.

@@ -5,12 +5,14 @@
 //! copies, STS, the terminal, stdout, the runtime directory) and the profile the command
 //! line selected; commands reach the world only through it.
 //!
-//! Invariant: no command prints a secret except to stdout, and only `serve`, `env` and
-//! `exec` (to its program) hand credentials out at all.
+//! Invariant: no command prints a secret except to stdout, and only credential mode,
+//! `env`, `exec` (to its program) and `serve` (to its callers) hand credentials out at
+//! all.
 
 pub(crate) mod add;
 pub(crate) mod completions;
 pub(crate) mod console;
+pub(crate) mod credential;
 pub(crate) mod doctor;
 pub(crate) mod env;
 mod error;
@@ -138,18 +140,52 @@ impl<'a> Ctx<'a> {
 
     /// `target`'s credentials, from the cache or made anew (asking on the terminal).
     pub(crate) fn credentials(&mut self, target: &Target, mode: Mode) -> Result<Served, Error> {
-        let mut codes = prompt::choose(target.mfa(), self.env, &mut *self.terminal)
-            .unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
-        let mut deps = Deps {
+        let (cache, sts, clock, runtime) = (self.cache, self.aws, self.clock, self.runtime);
+        let mut codes = choose(target, self.env, &mut *self.terminal);
+        let deps = Deps {
+            cache,
+            sts,
+            codes: &mut *codes,
+            clock,
+            runtime,
+        };
+        fetch(target, deps, mode)
+    }
+
+    /// [`Ctx::credentials`] while `owner` has the terminal (`exec --server`'s command):
+    /// a dialog or `mfa_process` may ask for a code, the terminal never.
+    pub(crate) fn credentials_off_terminal(
+        &self,
+        target: &Target,
+        mode: Mode,
+        owner: &str,
+    ) -> Result<Served, Error> {
+        let mut elsewhere = prompt::Elsewhere(owner.to_string());
+        let mut codes = choose(target, self.env, &mut elsewhere);
+        let deps = Deps {
             cache: self.cache,
             sts: self.aws,
             codes: &mut *codes,
             clock: self.clock,
             runtime: self.runtime,
         };
-        session::get(target, &mut deps, mode)
-            .map_err(|e| Error::Session(target.profile().to_string(), e))
+        fetch(target, deps, mode)
     }
+}
+
+/// What asks for `target`'s codes, or why nothing can.
+fn choose<'t>(
+    target: &Target,
+    env: &dyn Environment,
+    terminal: &'t mut dyn Terminal,
+) -> Box<dyn prompt::CodeSource + 't> {
+    prompt::choose(target.mfa(), env, terminal)
+        .unwrap_or_else(|why| Box::new(prompt::Unavailable(why)))
+}
+
+fn fetch(target: &Target, mut deps: Deps<'_>, mode: Mode) -> Result<Served, Error> {
+    session::get(target, &mut deps, mode)
+        .map_err(|e| Error::Session(target.profile().to_string(), e))
 }
 
 /// One line on what a profile asks for, for diagnostics.
