@@ -120,7 +120,7 @@ impl Endpoint {
                     }
                     crate::debug!(
                         "endpoint: {} {} -> {}",
-                        request.method,
+                        method_of(&request),
                         path_of(&request),
                         answer.status
                     );
@@ -142,6 +142,16 @@ impl Endpoint {
                 None => {}
             }
         }
+    }
+}
+
+/// The method, for a log line, if it looks like one (it is the client's text).
+fn method_of(request: &Request) -> &str {
+    let method = request.method.as_str();
+    if method.len() <= 16 && method.bytes().all(|b| b.is_ascii_uppercase()) {
+        method
+    } else {
+        "(another method)"
     }
 }
 

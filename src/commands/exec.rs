@@ -391,3 +391,6 @@ mod signals {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;

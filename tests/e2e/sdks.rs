@@ -143,7 +143,7 @@ fn assert_one_get_session_token(rig: &Rig) -> String {
 
 /// The access key ID that signed the one recorded request starting with `method` whose
 /// URL contains `path`.
-fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
+pub fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
     let lines: Vec<&str> = recorded
         .lines()
         .filter(|line| line.starts_with(method) && line.contains(path))
@@ -160,7 +160,7 @@ fn signing_key<'r>(recorded: &'r str, method: &str, path: &str) -> &'r str {
 
 /// The account an access key ID belongs to, decoded as AWS encodes it (and moto does
 /// for the keys it issues): the 48 bits after the 4-letter prefix, base32, bits 7 to 46.
-fn account_of(key: &str) -> u64 {
+pub fn account_of(key: &str) -> u64 {
     let bits = key.bytes().skip(4).take(10).fold(0u64, |acc, c| {
         let value = match c {
             b'A'..=b'Z' => c - b'A',
@@ -173,7 +173,7 @@ fn account_of(key: &str) -> u64 {
 }
 
 /// `path`, which scripts/install-test-deps.sh installs.
-fn installed(path: &Path) -> PathBuf {
+pub fn installed(path: &Path) -> PathBuf {
     assert!(
         path.exists(),
         "{} missing: run scripts/install-test-deps.sh",
@@ -185,7 +185,7 @@ fn installed(path: &Path) -> PathBuf {
 /// examples/rust_sdk_check, built now by cargo (a no-op when it is up to date):
 /// `cargo test --test e2e` alone builds no examples, and `CARGO_BIN_EXE_*` names only
 /// binaries. Cargo reports where the executable is (also under CARGO_TARGET_DIR).
-fn rust_sdk_check() -> PathBuf {
+pub fn rust_sdk_check() -> PathBuf {
     // The profile of this build, roughly: no second build of every dependency.
     let profile = if cfg!(debug_assertions) {
         "dev"
