@@ -62,11 +62,12 @@ pub(crate) fn run(cli: Cli, ctx: &mut Ctx<'_>) -> Result<u8, Error> {
         None,
     ])?;
     match &cli.command {
-        None => commands::serve::run(ctx, &()),
+        None => commands::credential::run(ctx, &()),
         Some(Command::Login(args)) => commands::login::run(ctx, args),
         Some(Command::Logout(args)) => commands::logout::run(ctx, args),
         Some(Command::Env(args)) => commands::env::run(ctx, args),
         Some(Command::Exec(args)) => commands::exec::run(ctx, args),
+        Some(Command::Serve(args)) => commands::serve::run(ctx, args),
         Some(Command::Add(args)) => commands::add::run(ctx, args),
         Some(Command::Remove(args)) => commands::remove::run(ctx, args),
         Some(Command::Status(args)) => commands::status::run(ctx, args),

@@ -6,7 +6,8 @@
 //!   after the command (`login mfa`, `exec production -- cmd`), as `--profile NAME`
 //!   after the command, or as `--profile NAME` before it;
 //! - a command shows and takes only the options it uses: `--source-profile` only where
-//!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`).
+//!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`,
+//!   `serve`).
 
 use std::ffi::OsString;
 
@@ -68,7 +69,15 @@ pub(crate) enum Command {
     /// Run a program with the credentials in its environment (for tools that cannot
     /// chain a role from credential_process, e.g. Serverless v3):
     /// aws-mfa-proc exec production -- sls info
+    ///
+    /// With --server, the program gets no keys but a local endpoint that serves them,
+    /// refreshed for as long as it runs (AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN, which every SDK reads)
     Exec(ExecArgs),
+    /// Serve the credentials on 127.0.0.1 to a container on the host network, until
+    /// Ctrl-C: prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN to export
+    Serve(ServeArgs),
     /// Set up a profile from scratch, at a terminal: keys, MFA device, region, config
     Setup,
     /// Move static keys from ~/.aws/credentials into the keychain, and offer to delete
@@ -213,9 +222,22 @@ pub(crate) struct EnvArgs {
 pub(crate) struct ExecArgs {
     #[command(flatten)]
     pub select: KeySelection,
+    /// Give the program a local endpoint that serves the credentials, refreshed while
+    /// it runs, instead of the credentials themselves
+    #[arg(long)]
+    pub server: bool,
     /// The program and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub select: KeySelection,
+    /// The port on 127.0.0.1 [default: one the OS picks]
+    #[arg(long)]
+    pub port: Option<u16>,
 }
 
 impl Command {
@@ -227,6 +249,7 @@ impl Command {
             | Command::Logout(k)
             | Command::Env(EnvArgs { select: k, .. })
             | Command::Exec(ExecArgs { select: k, .. })
+            | Command::Serve(ServeArgs { select: k, .. })
             | Command::Console(ConsoleArgs { select: k, .. }) => {
                 Some((&k.select, k.source_profile.as_deref()))
             }

@@ -38,6 +38,7 @@ mod prompt;
 mod regular;
 mod runtime;
 mod secret;
+mod server;
 mod session;
 mod signin;
 mod store;

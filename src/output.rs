@@ -1,5 +1,6 @@
 //! Every text this program hands to another program: the credential_process document,
-//! environment variables, `exec`'s credentials file, and report lines. The writers take
+//! environment variables, `exec`'s credentials file, the local endpoint's documents, and
+//! report lines. The writers take
 //! any `Write`; in real use it is stdout, which belongs to the caller.
 //!
 //! Invariants:
@@ -45,6 +46,46 @@ pub(crate) fn credential_process(
     bytes.push(b'\n');
     out.write_all(&bytes)?;
     out.flush()
+}
+
+/// The ECS container-credentials document, as the SDKs' container providers read it
+/// (botocore's ContainerProvider, the JS SDK's fromHttp, Go's endpointcreds, the Rust
+/// SDK's ECS provider): `AccessKeyId`, `SecretAccessKey`, `Token`, `Expiration`, and
+/// `RoleArn` for a role.
+pub(crate) fn container_credentials(
+    c: &SessionCredentials,
+    role_arn: Option<&str>,
+) -> Zeroizing<Vec<u8>> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Document<'a> {
+        access_key_id: &'a str,
+        secret_access_key: &'a str,
+        token: &'a str,
+        expiration: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        role_arn: Option<&'a str>,
+    }
+    let document = Document {
+        access_key_id: &c.access_key_id,
+        secret_access_key: c.secret_access_key.expose(),
+        token: c.session_token.expose(),
+        expiration: iso8601(c.expiration),
+        role_arn,
+    };
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        c.session_token.expose().len() + c.secret_access_key.expose().len() + 256,
+    ));
+    serde_json::to_writer(&mut *bytes, &document).expect("a document of strings serializes");
+    bytes
+}
+
+/// The local endpoint's refusal: `{"Code":…,"Message":…}`, the shape the SDKs' container
+/// providers read from an error answer.
+pub(crate) fn container_error(code: &str, message: &str) -> Vec<u8> {
+    serde_json::json!({ "Code": code, "Message": message })
+        .to_string()
+        .into_bytes()
 }
 
 /// The credentials as environment variables, in one write. `watch` (under direnv: its

@@ -310,8 +310,6 @@ fn in_memory(dir: &RuntimeDir) -> bool {
 
 /// 128 random bits from the operating system, for the one-time address.
 fn nonce() -> Result<String, Error> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes)
-        .map_err(|e| Error::Input(format!("no randomness from the operating system: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::loopback::random_hex(16)
+        .map_err(|e| Error::Input(format!("no randomness from the operating system: {e}")))
 }

@@ -18,7 +18,15 @@
 //!   (role profiles that name the MFA profile as `source_profile` then find no keys);
 //! - stdin, stdout and stderr are the program's own; its exit code (or the signal that
 //!   ended it) is passed on; signals sent to us are passed to it;
-//! - an exec inside an exec is refused: the inner one would see the outer credentials.
+//! - an exec inside an exec is refused: the inner one would see the outer credentials;
+//! - with `--server` the program gets no credentials and no file, but the local
+//!   endpoint ([`crate::server`]) in `AWS_CONTAINER_CREDENTIALS_FULL_URI` and its token in
+//!   `AWS_CONTAINER_AUTHORIZATION_TOKEN` (never in argv); every other credential,
+//!   profile and container variable is removed, so the SDK's chain reaches the endpoint.
+//!   Only this user's connections are served. A code needed at the start is asked
+//!   before the program starts; later, while the program has the terminal, only a
+//!   dialog or `mfa_process` may ask, else the endpoint answers with the error naming
+//!   `aws-mfa-proc login`. The endpoint closes when the program ends.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,8 +36,10 @@ use super::Error;
 use crate::cli::ExecArgs;
 use crate::config::Target;
 use crate::credentials::{SessionCredentials, iso8601};
+use crate::loopback::{Peers, Refused};
 use crate::output;
 use crate::runtime::RuntimeDir;
+use crate::server::{CONTAINER_VARIABLES, Endpoint, TOKEN_VARIABLE, URI_VARIABLE};
 use crate::session::Mode;
 use crate::system::CREDENTIAL_VARIABLES;
 
@@ -54,6 +64,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ExecArgs) -> Result<u8, Error> {
     }
     let target = ctx.target()?;
     let served = ctx.credentials(&target, Mode::Cached)?;
+    if args.server {
+        drop(served);
+        return with_server(ctx, &target, &args.command)
+            .map_err(|e| Error::Exec(target.profile().into(), e));
+    }
     // The private credentials file holds the MFA session, whatever the target.
     let mfa_session = match (&target, served.mfa_session) {
         (Target::Session(_), _) => served.credentials.clone(),
@@ -153,6 +168,80 @@ fn spawn(
     drop(file);
     Ok(exit_code(status))
 }
+
+/// Runs `command` with the local endpoint serving `target`'s credentials for as long as
+/// it runs; its exit code, as [`spawn`]'s.
+fn with_server(
+    ctx: &Ctx<'_>,
+    target: &Target,
+    command: &[std::ffi::OsString],
+) -> Result<u8, ExecError> {
+    let (program, args) = command.split_first().expect("clap requires a command");
+    let name = program.to_string_lossy().into_owned();
+    let spawn_error = |detail: String| ExecError::Spawn {
+        program: name.clone(),
+        detail,
+    };
+    let endpoint = Endpoint::start(0, Peers::ThisUser).map_err(spawn_error)?;
+    let mut child = Command::new(program);
+    for name in CREDENTIAL_VARIABLES
+        .iter()
+        .chain(&CONTAINER_VARIABLES)
+        .chain(&PROFILE_VARIABLES)
+    {
+        child.env_remove(name);
+    }
+    child
+        .args(args)
+        .env(URI_VARIABLE, endpoint.uri())
+        .env(TOKEN_VARIABLE, endpoint.token())
+        .env(MARKER, target.profile());
+    if let Some(region) = target.profile_region() {
+        child
+            .env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
+    }
+    crate::harden::restore_core_limit();
+    let spawned = child.spawn();
+    drop(child);
+    let mut child = spawned.map_err(|e| spawn_error(e.to_string()))?;
+    let role_arn = match target {
+        Target::Role(role) => Some(role.role_arn.as_str()),
+        Target::Session(_) => None,
+    };
+    let mut credentials = || {
+        ctx.credentials_off_terminal(target, Mode::Cached, &name)
+            .map(|served| served.credentials)
+            .map_err(|e| e.line())
+    };
+    let mut refused = |r: Refused| {
+        crate::log::notice(&format!(
+            "refused a connection to the credential endpoint from {}, port {}: only this user's programs are served",
+            r.uid.map_or(
+                "a process whose owner cannot be found".into(),
+                |uid| format!("user {uid}")
+            ),
+            r.peer.port()
+        ));
+    };
+    let pid = child.id();
+    signals::forward_while(pid, || {
+        Ok(endpoint.serve(
+            role_arn,
+            &mut credentials,
+            &mut refused,
+            &mut || match child.try_wait() {
+                Ok(Some(status)) => Some(exit_code(status)),
+                Ok(None) => None,
+                Err(_) => Some(1),
+            },
+        ))
+    })
+    .map_err(|e| spawn_error(e.to_string()))
+}
+
+/// Variables that choose a profile: an SDK would use the profile before the endpoint.
+const PROFILE_VARIABLES: [&str; 2] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"];
 
 #[cfg(unix)]
 fn exit_code(status: std::process::ExitStatus) -> u8 {
@@ -302,3 +391,6 @@ mod signals {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,12 +5,14 @@
 //! copies, STS, the terminal, stdout, the runtime directory) and the profile the command
 //! line selected; commands reach the world only through it.
 //!
-//! Invariant: no command prints a secret except to stdout, and only `serve`, `env` and
-//! `exec` (to its program) hand credentials out at all.
+//! Invariant: no command prints a secret except to stdout, and only credential mode,
+//! `env`, `exec` (to its program) and `serve` (to its callers) hand credentials out at
+//! all.
 
 pub(crate) mod add;
 pub(crate) mod completions;
 pub(crate) mod console;
+pub(crate) mod credential;
 pub(crate) mod doctor;
 pub(crate) mod env;
 mod error;
@@ -142,31 +144,85 @@ impl<'a> Ctx<'a> {
 
     /// `target`'s credentials, from the cache or made anew (asking on the terminal).
     pub(crate) fn credentials(&mut self, target: &Target, mode: Mode) -> Result<Served, Error> {
-        // A sign-in talks to the person on the terminal only (the browser is its GUI).
-        let chosen = if target.mfa().is_sign_in() {
-            match self.terminal.present() {
-                Ok(()) => Ok(Box::new(prompt::Typed(&mut *self.terminal)) as Box<dyn CodeSource>),
-                Err(e) => Err(e.to_string()),
-            }
-        } else {
-            prompt::choose(target.mfa(), self.env, &mut *self.terminal)
-        };
-        let mut codes = chosen.unwrap_or_else(|why| Box::new(prompt::Unavailable(why)));
-        let browser = SystemBrowser(self.env);
-        let mut deps = Deps {
+        let world = self.world();
+        let mut codes = choose(target, self.env, &mut *self.terminal);
+        fetch(world, target, &mut *codes, mode)
+    }
+
+    /// [`Ctx::credentials`] while `owner` has the terminal (`exec --server`'s command):
+    /// a dialog or `mfa_process` may ask for a code, the terminal never.
+    pub(crate) fn credentials_off_terminal(
+        &self,
+        target: &Target,
+        mode: Mode,
+        owner: &str,
+    ) -> Result<Served, Error> {
+        let mut elsewhere = prompt::Elsewhere(owner.to_string());
+        let mut codes = choose(target, self.env, &mut elsewhere);
+        fetch(self.world(), target, &mut *codes, mode)
+    }
+
+    /// Everything `session::get` needs but the code source.
+    fn world(&self) -> World<'a> {
+        World {
             cache: self.cache,
-            sts: self.aws,
-            codes: &mut *codes,
+            aws: self.aws,
             clock: self.clock,
             runtime: self.runtime,
-            signin: self.aws,
             env: self.env,
-            browser: &browser,
             remote: self.remote,
-        };
-        session::get(target, &mut deps, mode)
-            .map_err(|e| Error::Session(target.profile().to_string(), e))
+        }
     }
+}
+
+/// The parts of [`Ctx`] a credential fetch uses.
+struct World<'a> {
+    cache: &'a Cache,
+    aws: &'a dyn Aws,
+    clock: &'a dyn Clock,
+    runtime: &'a LazyRuntime<'a>,
+    env: &'a dyn Environment,
+    remote: bool,
+}
+
+/// What asks for `target`'s codes, or why nothing can. A sign-in talks to the person
+/// on the terminal only (the browser is its GUI).
+fn choose<'t>(
+    target: &Target,
+    env: &dyn Environment,
+    terminal: &'t mut dyn Terminal,
+) -> Box<dyn CodeSource + 't> {
+    let chosen = if target.mfa().is_sign_in() {
+        match terminal.present() {
+            Ok(()) => Ok(Box::new(prompt::Typed(terminal)) as Box<dyn CodeSource>),
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        prompt::choose(target.mfa(), env, terminal)
+    };
+    chosen.unwrap_or_else(|why| Box::new(prompt::Unavailable(why)))
+}
+
+fn fetch(
+    world: World<'_>,
+    target: &Target,
+    codes: &mut dyn CodeSource,
+    mode: Mode,
+) -> Result<Served, Error> {
+    let browser = SystemBrowser(world.env);
+    let mut deps = Deps {
+        cache: world.cache,
+        sts: world.aws,
+        codes,
+        clock: world.clock,
+        runtime: world.runtime,
+        signin: world.aws,
+        env: world.env,
+        browser: &browser,
+        remote: world.remote,
+    };
+    session::get(target, &mut deps, mode)
+        .map_err(|e| Error::Session(target.profile().to_string(), e))
 }
 
 /// One line on what a profile asks for, for diagnostics.

@@ -17,7 +17,7 @@ mod terminal;
 
 pub(crate) use command::{CommandSource, Program};
 pub(crate) use dialog::{DEADLINE as DIALOG_DEADLINE, Dialog};
-pub(crate) use terminal::{ControllingTerminal, Terminal};
+pub(crate) use terminal::{ControllingTerminal, Elsewhere, Terminal};
 
 use crate::config::{Driver, Settings};
 use crate::system::Environment;

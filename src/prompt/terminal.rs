@@ -70,6 +70,26 @@ mod interrupt {
     }
 }
 
+/// A terminal that another program has (`exec --server`'s command): never asked, so
+/// a code comes from a dialog or `mfa_process`, or the answer names `login`.
+pub(crate) struct Elsewhere(pub String);
+
+impl Terminal for Elsewhere {
+    fn present(&self) -> Result<(), PromptError> {
+        Err(PromptError::NoTerminal(format!(
+            "the terminal belongs to `{}`",
+            crate::error::clip(&self.0, 40)
+        )))
+    }
+    fn read_secret(&mut self, _: &str) -> Result<Secret<String>, PromptError> {
+        Err(self.present().unwrap_err())
+    }
+    fn read_line(&mut self, _: &str) -> Result<String, PromptError> {
+        Err(self.present().unwrap_err())
+    }
+    fn tell(&mut self, _: &str) {}
+}
+
 /// The real controlling terminal.
 pub(crate) struct ControllingTerminal;
 

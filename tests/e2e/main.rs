@@ -23,6 +23,7 @@ mod rig;
 mod roles;
 mod rotate;
 mod sdks;
+mod server;
 mod signin;
 mod signin_callers;
 mod signin_flows;

@@ -1,19 +1,28 @@
-//! A loopback HTTP listener for a local client of this user: the browser that `console`
-//! sends to a one-time address (and, later, an OAuth callback or a local credential
-//! server). It reads one request head and writes one answer per connection.
+//! A loopback HTTP listener for local clients: the browser that `console` sends to a
+//! one-time address, and the callers of the local credential endpoint (`exec --server`,
+//! `serve`, see [`crate::server`]). It reads one request head and writes one answer per
+//! connection.
 //!
 //! Invariants:
-//! - it listens on 127.0.0.1 only, on a port the OS picks;
-//! - on Linux a connection is handed out only when the peer's socket belongs to this
-//!   user (its uid in /proc/net/tcp or /proc/net/tcp6); any other is closed unanswered,
-//!   reported to the caller, and waiting goes on, so another user can neither take
-//!   nor block what is served;
+//! - it listens on 127.0.0.1 only, on a port the OS picks (or the one asked for);
+//! - on Linux a connection is handed out only when the peer's socket belongs to a user
+//!   the caller allows ([`Peers`]: this user, or this user and root), judged from its
+//!   uid in /proc/net/tcp or /proc/net/tcp6; any other is closed unanswered, reported to
+//!   the caller, and waiting goes on, so another user can neither take nor block what
+//!   is served;
 //! - accepting ends at an overall deadline; reading a request ends at an overall
 //!   deadline per connection (not per read) and at [`MAX_HEAD`] bytes of request line
-//!   and headers, whatever the client sends and however slowly; no body is read.
+//!   and headers, whatever the client sends and however slowly; no body is read;
+//! - with [`Listener::requests`], each request is read on a thread of its own, at most
+//!   [`MAX_READERS`] at a time, so a slow client holds nothing but its own connection;
+//! - header values are never shown ([`Request`]'s `Debug` names the headers only): one
+//!   may be a token; tokens are compared in constant time ([`same_secret`]).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// The most a request line and its headers may take, with the blank line.
@@ -21,6 +30,29 @@ pub(crate) const MAX_HEAD: usize = 8 * 1024;
 
 /// How often a non-blocking accept looks again.
 const POLL: Duration = Duration::from_millis(25);
+
+/// How many requests [`Listener::requests`] reads at once; a connection beyond that is
+/// closed unanswered.
+pub(crate) const MAX_READERS: usize = 32;
+
+/// How long writing an answer may take: a client that never reads cannot hold it.
+const WRITE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Whose connections are handed out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Peers {
+    /// This user's processes only.
+    ThisUser,
+    /// This user's and root's (a container on the host network runs as root; root can
+    /// read this user's memory anyway).
+    ThisUserAndRoot,
+}
+
+impl Peers {
+    fn allow(self, uid: Option<u32>) -> bool {
+        uid == Some(this_user()) || (self == Peers::ThisUserAndRoot && uid == Some(0))
+    }
+}
 
 /// A listener on 127.0.0.1.
 pub(crate) struct Listener {
@@ -42,7 +74,7 @@ pub(crate) struct Connection {
 }
 
 /// A request's head.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(crate) struct Request {
     pub method: String,
     /// The request target as sent (`/path?query`).
@@ -65,10 +97,84 @@ pub(crate) enum RequestError {
     Io(std::io::Error),
 }
 
+/// What [`Listener::requests`] hands out.
+pub(crate) enum Incoming {
+    /// A request head read from an allowed peer, or why none could be read.
+    Request(Connection, Result<Request, RequestError>),
+    Refused(Refused),
+}
+
+/// The requests of [`Listener::requests`]; accepting stops when this is dropped.
+pub(crate) struct Requests {
+    incoming: Receiver<Incoming>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Requests {
+    /// The next request or refusal, or `None` after `wait` without one.
+    pub(crate) fn next(&self, wait: Duration) -> Option<Incoming> {
+        // Timed out, or the accepting thread is gone: nothing came.
+        self.incoming.recv_timeout(wait).ok()
+    }
+}
+
+impl Drop for Requests {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for Request {
+    /// The method, the path and the header names: a header value may be a token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("header_names", &names)
+            .finish()
+    }
+}
+
+impl Request {
+    /// The value of the first header named `name` (any case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether `given` equals `expected`, in a time that depends on their lengths only (the
+/// length of a token is no secret).
+pub(crate) fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let difference = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(difference) == 0
+}
+
+/// `bytes` random bytes from the operating system, as hex: a one-time address, a token.
+pub(crate) fn random_hex(bytes: usize) -> Result<String, getrandom::Error> {
+    let mut buffer = zeroize::Zeroizing::new(vec![0u8; bytes]);
+    getrandom::getrandom(&mut buffer)?;
+    Ok(buffer.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 impl Listener {
     /// Listens on 127.0.0.1, on a port the OS picks.
     pub(crate) fn bind() -> std::io::Result<Listener> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        Listener::bind_port(0)
+    }
+
+    /// Listens on 127.0.0.1:`port` (0: a port the OS picks).
+    pub(crate) fn bind_port(port: u16) -> std::io::Result<Listener> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port))?;
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
         Ok(Listener { listener, local })
@@ -86,11 +192,22 @@ impl Listener {
         deadline: Instant,
         refused: &mut dyn FnMut(Refused),
     ) -> std::io::Result<Option<Connection>> {
+        self.accept(Peers::ThisUser, deadline, refused)
+    }
+
+    /// The next connection from one of `peers`, or `None` once `deadline` has passed.
+    /// Each connection from anyone else is closed unanswered and handed to `refused`.
+    pub(crate) fn accept(
+        &self,
+        peers: Peers,
+        deadline: Instant,
+        refused: &mut dyn FnMut(Refused),
+    ) -> std::io::Result<Option<Connection>> {
         loop {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
                     let uid = peer_uid(peer, self.local);
-                    if uid == Some(this_user()) {
+                    if peers.allow(uid) {
                         stream.set_nonblocking(false)?;
                         return Ok(Some(Connection { stream }));
                     }
@@ -105,6 +222,64 @@ impl Listener {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Listener {
+    /// Accepts `peers`' connections on a thread of its own, and reads each request on a
+    /// thread of its own (at most [`MAX_READERS`] at once; one more is closed
+    /// unanswered), giving up on each after `patience` in all. Stops accepting when
+    /// the returned [`Requests`] is dropped.
+    pub(crate) fn requests(self, peers: Peers, patience: Duration) -> std::io::Result<Requests> {
+        let (sender, incoming) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("loopback-accept".into())
+            .spawn(move || self.accept_until(peers, patience, &stopped, &sender))?;
+        Ok(Requests { incoming, stop })
+    }
+
+    fn accept_until(
+        &self,
+        peers: Peers,
+        patience: Duration,
+        stop: &AtomicBool,
+        sender: &Sender<Incoming>,
+    ) {
+        let reading = Arc::new(AtomicUsize::new(0));
+        while !stop.load(Ordering::Relaxed) {
+            let deadline = Instant::now() + Duration::from_millis(200);
+            let mut refused = |r: Refused| {
+                let _ = sender.send(Incoming::Refused(r));
+            };
+            let mut connection = match self.accept(peers, deadline, &mut refused) {
+                Ok(Some(connection)) => connection,
+                Ok(None) => continue,
+                // Out of file descriptors, say: wait, and accept again.
+                Err(_) => {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+            };
+            if reading.fetch_add(1, Ordering::SeqCst) >= MAX_READERS {
+                reading.fetch_sub(1, Ordering::SeqCst);
+                let _ = connection.stream.shutdown(std::net::Shutdown::Both);
+                continue;
+            }
+            let (sender, count) = (sender.clone(), reading.clone());
+            let spawned = std::thread::Builder::new()
+                .name("loopback-read".into())
+                .spawn(move || {
+                    let request = connection.read_request(patience);
+                    count.fetch_sub(1, Ordering::SeqCst);
+                    let _ = sender.send(Incoming::Request(connection, request));
+                });
+            if spawned.is_err() {
+                // No thread: the connection went with the closure, and is closed.
+                reading.fetch_sub(1, Ordering::SeqCst);
             }
         }
     }
@@ -151,6 +326,7 @@ impl Connection {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<()> {
+        self.stream.set_write_timeout(Some(WRITE_PATIENCE))?;
         let mut head = zeroize::Zeroizing::new(format!("HTTP/1.1 {status}\r\n"));
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
@@ -286,214 +462,4 @@ fn canonical(address: SocketAddr) -> SocketAddr {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PATIENCE: Duration = Duration::from_secs(2);
-    /// How long a test waits for something that must happen.
-    const GENEROUS: Duration = Duration::from_secs(30);
-
-    fn accept(listener: &Listener) -> Connection {
-        listener
-            .accept_own(Instant::now() + GENEROUS, &mut |r| {
-                panic!("our own connection was refused: {r:?}")
-            })
-            .unwrap()
-            .expect("a connection within the deadline")
-    }
-
-    fn connect(listener: &Listener) -> TcpStream {
-        TcpStream::connect((Ipv4Addr::LOCALHOST, listener.port())).unwrap()
-    }
-
-    #[test]
-    fn a_request_head_is_read_and_answered() {
-        let listener = Listener::bind().unwrap();
-        let mut client = connect(&listener);
-        client
-            .write_all(b"GET /abc?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept:  */* \r\n\r\nbody")
-            .unwrap();
-        let mut connection = accept(&listener);
-        let request = connection.read_request(PATIENCE).unwrap();
-        assert_eq!(
-            request,
-            Request {
-                method: "GET".into(),
-                path: "/abc?x=1".into(),
-                headers: vec![
-                    ("Host".into(), "127.0.0.1".into()),
-                    ("Accept".into(), "*/*".into())
-                ],
-            }
-        );
-        connection
-            .respond("302 Found", &[("Location", "https://example.com/")], b"")
-            .unwrap();
-        let mut answer = String::new();
-        client.read_to_string(&mut answer).unwrap();
-        assert!(answer.starts_with("HTTP/1.1 302 Found\r\n"), "{answer}");
-        assert!(
-            answer.contains("Location: https://example.com/\r\n"),
-            "{answer}"
-        );
-        assert!(answer.ends_with("Content-Length: 0\r\nConnection: close\r\n\r\n"));
-    }
-
-    #[test]
-    fn malformed_and_cut_requests_are_errors() {
-        type Expected = fn(&RequestError) -> bool;
-        let cases: &[(&[u8], Expected)] = &[
-            (b"GET /\r\n\r\n", |e| matches!(e, RequestError::Malformed)),
-            (b"GET / HTTP/1.1 x\r\n\r\n", |e| {
-                matches!(e, RequestError::Malformed)
-            }),
-            (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", |e| {
-                matches!(e, RequestError::Malformed)
-            }),
-            (b"GET / HTTP/1.1\r\nHost: a\r\n", |e| {
-                matches!(e, RequestError::Closed)
-            }),
-            (b"\xff\xfe / HTTP/1.1\r\n\r\n", |e| {
-                matches!(e, RequestError::Malformed)
-            }),
-        ];
-        let listener = Listener::bind().unwrap();
-        for (sent, expected) in cases {
-            let mut client = connect(&listener);
-            client.write_all(sent).unwrap();
-            client.shutdown(std::net::Shutdown::Write).unwrap();
-            let error = accept(&listener).read_request(PATIENCE).unwrap_err();
-            assert!(
-                expected(&error),
-                "{:?}: {error:?}",
-                String::from_utf8_lossy(sent)
-            );
-        }
-    }
-
-    #[test]
-    fn a_huge_request_line_stops_at_the_bound() {
-        let listener = Listener::bind().unwrap();
-        let mut client = connect(&listener);
-        // More than the bound and no newline, sent while the server reads.
-        let sender = std::thread::spawn(move || {
-            let line = vec![b'A'; 1024 * 1024];
-            let _ = client.write_all(&line);
-            client
-        });
-        let error = accept(&listener).read_request(GENEROUS).unwrap_err();
-        assert!(matches!(error, RequestError::TooLarge), "{error:?}");
-        drop(sender.join());
-    }
-
-    #[test]
-    fn a_slow_client_is_cut_off_at_the_overall_deadline() {
-        let listener = Listener::bind().unwrap();
-        let mut client = connect(&listener);
-        // One byte at a time, each well within any per-read timeout, never ending.
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let stopped = stop.clone();
-        let dribbler = std::thread::spawn(move || {
-            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                if client.write_all(b"G").is_err() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        let patience = Duration::from_millis(700);
-        let started = Instant::now();
-        let error = accept(&listener).read_request(patience).unwrap_err();
-        let took = started.elapsed();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        dribbler.join().unwrap();
-        assert!(matches!(error, RequestError::TooSlow(_)), "{error:?}");
-        // Behavioural: it stopped at its own deadline, not at the (endless) client's.
-        assert!(took >= patience, "{took:?}");
-        assert!(took < GENEROUS, "{took:?}");
-    }
-
-    #[test]
-    fn accepting_ends_at_the_deadline() {
-        let listener = Listener::bind().unwrap();
-        let got = listener
-            .accept_own(Instant::now() + Duration::from_millis(100), &mut |_| {})
-            .unwrap();
-        assert!(got.is_none());
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn our_own_connection_is_found_as_ours_in_the_kernel_table() {
-        let listener = Listener::bind().unwrap();
-        let client = connect(&listener);
-        let peer = client.local_addr().unwrap();
-        assert_eq!(peer_uid(peer, listener.local), Some(this_user()));
-        // Another port is nobody's.
-        let other = SocketAddr::new(peer.ip(), peer.port().wrapping_add(1));
-        assert_ne!(peer_uid(other, listener.local), Some(this_user()));
-    }
-
-    #[test]
-    fn the_owner_is_read_from_both_tables_and_never_from_time_wait() {
-        let local: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        // 127.0.0.1 as the kernel prints it on this machine.
-        let v4 = hex_word([127, 0, 0, 1]);
-        let mapped = format!(
-            "{}{}{}{}",
-            hex_word([0, 0, 0, 0]),
-            hex_word([0, 0, 0, 0]),
-            hex_word([0, 0, 0xff, 0xff]),
-            v4
-        );
-        let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
-        let row = |own: &str, remote: &str, state: &str, uid: u32| {
-            format!(
-                "   0: {own} {remote} {state} 00000000:00000000 00:00000000 00000000  {uid}        0 1 1 0000000000000000 20 4 30 10 -1\n"
-            )
-        };
-        let cases: Vec<(&str, String, Option<u32>)> = vec![
-            (
-                "tcp: the peer's row",
-                row(&format!("{v4}:9C40"), &format!("{v4}:1F90"), "01", 1000),
-                Some(1000),
-            ),
-            (
-                "tcp: only our own side of it",
-                row(&format!("{v4}:1F90"), &format!("{v4}:9C40"), "01", 0),
-                None,
-            ),
-            (
-                "tcp: TIME_WAIT",
-                row(&format!("{v4}:9C40"), &format!("{v4}:1F90"), "06", 0),
-                None,
-            ),
-            (
-                "tcp6: an IPv4-mapped peer",
-                row(
-                    &format!("{mapped}:9C40"),
-                    &format!("{mapped}:1F90"),
-                    "01",
-                    1001,
-                ),
-                Some(1001),
-            ),
-            (
-                "another port",
-                row(&format!("{v4}:9C41"), &format!("{v4}:1F90"), "01", 1000),
-                None,
-            ),
-            ("garbage", "   0: x y z\n".to_string(), None),
-        ];
-        for (what, rows, uid) in cases {
-            let table = format!("{header}{rows}");
-            assert_eq!(uid_in_table(&table, peer, local), uid, "{what}");
-        }
-    }
-
-    /// A 32-bit word of an address as /proc/net/tcp prints it.
-    fn hex_word(bytes: [u8; 4]) -> String {
-        format!("{:08X}", u32::from_ne_bytes(bytes))
-    }
-}
+mod tests;
