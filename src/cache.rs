@@ -35,6 +35,7 @@
 //!   and the copies builds up to 0.1 made at this address (named after it); never a
 //!   copy in front of another keychain, though it holds an item of the same name.
 
+mod copies;
 mod kept;
 mod names;
 
@@ -48,10 +49,12 @@ use crate::config::REFRESH_MARGIN;
 use crate::config::{KeySource, MAX_DURATION, Target};
 use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
-use crate::kernel::{KernelKeyring, KernelRead, NoKernel};
+use crate::kernel::{KernelKeyring, NoKernel};
 use crate::store::kernel_store::PREFIX as STORE_PREFIX;
-use crate::store::{Backend, Lookup, StoreError, Vault, record, unframe_single};
+use crate::store::{Backend, Lookup, StoreError, Vault, record};
 use crate::system::Environment;
+pub(crate) use copies::Copies;
+use copies::{Placement, copy_name, read_copy, remembered};
 use names::short;
 pub(crate) use names::{item, items, keys_item, session_item, signin_item};
 
@@ -500,125 +503,6 @@ fn open_kernel() -> Arc<dyn KernelKeyring> {
 #[cfg(not(target_os = "linux"))]
 fn open_kernel() -> Arc<dyn KernelKeyring> {
     Arc::new(NoKernel)
-}
-
-/// The kernel keyring, to read only: the front door links no write.
-#[cfg(target_os = "linux")]
-fn open_reader() -> Arc<dyn KernelRead> {
-    match crate::kernel::UserKeyring::open() {
-        Some(ring) => Arc::new(ring),
-        None => Arc::new(NoKernel),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_reader() -> Arc<dyn KernelRead> {
-    Arc::new(NoKernel)
-}
-
-/// Where copies live for an environment, and how its keychain is reached.
-struct Placement {
-    choice: String,
-    tier: Tier,
-    /// A digest of the backend choice and the D-Bus address.
-    reached: String,
-    /// The same, as builds up to 0.1 wrote it into a copy's name.
-    legacy: String,
-}
-
-impl Placement {
-    fn of(env: &dyn Environment) -> Placement {
-        let choice = env
-            .var("AWS_MFA_PROC_KEYCHAIN")
-            .unwrap_or_else(|| "auto".into());
-        let off = env
-            .var("AWS_MFA_PROC_KERNEL_CACHE")
-            .is_some_and(|v| v.eq_ignore_ascii_case("off"));
-        let runtime = env.var("XDG_RUNTIME_DIR").unwrap_or_default();
-        let tier = if choice == "keyutils" {
-            Tier::Store
-        } else if off {
-            Tier::Off
-        } else {
-            Tier::Copies(short(&runtime))
-        };
-        // The address the bus is reached at, whatever form names it (zbus falls back to
-        // $XDG_RUNTIME_DIR/bus; a `,guid=` only identifies the daemon's run).
-        let bus = env
-            .var("DBUS_SESSION_BUS_ADDRESS")
-            .unwrap_or_else(|| format!("unix:path={runtime}/bus"));
-        let bus = bus.split(",guid=").next().unwrap_or_default();
-        Placement {
-            reached: short(&format!("{choice}\0{bus}")),
-            legacy: format!("{choice}\0{bus}"),
-            choice,
-            tier,
-        }
-    }
-}
-
-/// The read side of the cache, without the keychain: all the front door needs. It
-/// holds the kernel keyring as [`KernelRead`], so nothing it links can write a key.
-pub(crate) struct Copies {
-    kernel: Arc<dyn KernelRead>,
-    tier: Tier,
-    reached: String,
-}
-
-impl Copies {
-    pub(crate) fn open(env: &dyn Environment) -> Copies {
-        let place = Placement::of(env);
-        Copies {
-            kernel: open_reader(),
-            tier: place.tier,
-            reached: place.reached,
-        }
-    }
-
-    /// The front door's only question: a fresh record of `target`'s credentials in the
-    /// kernel keyring? Never connects to the keychain.
-    pub(crate) fn fresh(&self, target: &Target, now: DateTime<Utc>) -> Option<SessionCredentials> {
-        read_copy(
-            &*self.kernel,
-            &self.tier,
-            || remembered(&*self.kernel, &self.reached),
-            target,
-        )
-        .filter(|s| belongs_to(s, &target.mfa().keys) && fresh_at(s, now, target.margin()))
-    }
-}
-
-/// The instance ID the kernel remembers for the keychain reached as `reached`.
-fn remembered(kernel: &dyn KernelRead, reached: &str) -> Option<String> {
-    let bytes = kernel.read(&format!("{REMEMBERED_PREFIX}{reached}"))?;
-    let id = std::str::from_utf8(&bytes).ok()?;
-    is_instance_id(id).then(|| id.to_string())
-}
-
-/// `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short digest.
-fn copy_name(runtime: &str, instance: &str, target: &Target) -> String {
-    let mfa = target.mfa();
-    let [source, session] = identity_parts(instance, &mfa.keys, &mfa.mfa_serial);
-    let item = short(&item(target));
-    format!("{COPY_PREFIX}{runtime}:{source}:{session}:{item}")
-}
-
-/// `target`'s record in the kernel keyring, as `tier` keeps it, fresh or not.
-fn read_copy(
-    kernel: &dyn KernelRead,
-    tier: &Tier,
-    instance: impl FnOnce() -> Option<String>,
-    target: &Target,
-) -> Option<SessionCredentials> {
-    let bytes = match tier {
-        Tier::Copies(namespace) => kernel.read(&copy_name(namespace, &instance()?, target))?,
-        Tier::Store => {
-            let head = kernel.read(&format!("{STORE_PREFIX}{}", item(target)))?;
-            zeroize::Zeroizing::new(unframe_single(&head)?.to_vec())
-        }
-        Tier::Off => return None,
-    };
-    record::decode(&bytes).ok()
 }
 
 #[cfg(test)]
