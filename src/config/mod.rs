@@ -392,11 +392,63 @@ impl Config {
                 "It has a section [{profile}], which the SDKs ignore in the config file: write [profile {profile}]"
             );
         }
+        let close = closest(profile, &self.profile_names());
+        let meant = match close.as_slice() {
+            [] => String::new(),
+            names => format!(
+                "Did you mean {}? ",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        };
         match self.helper_profiles().as_slice() {
-            [] => "Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)".to_string(),
-            names => format!("Profiles that run aws-mfa-proc: {}", names.join(", ")),
+            [] => format!(
+                "{meant}Add [profile NAME] with credential_process, mfa_serial and region (see `aws-mfa-proc --help`)"
+            ),
+            names => format!(
+                "{meant}Profiles that run aws-mfa-proc: {}",
+                names.join(", ")
+            ),
         }
     }
+}
+
+/// The names in `among` closest to the mistyped `name` (a typo or two, or a name it
+/// begins), nearest first, at most three.
+fn closest<'n>(name: &str, among: &[&'n str]) -> Vec<&'n str> {
+    let wanted: Vec<char> = name.to_lowercase().chars().collect();
+    let mut scored: Vec<(usize, &str)> = among
+        .iter()
+        .filter_map(|candidate| {
+            let other: Vec<char> = candidate.to_lowercase().chars().collect();
+            let distance = edits(&wanted, &other);
+            let allowed = (wanted.len().max(other.len()) / 3).max(1);
+            let begins = wanted.len() >= 3 && other.starts_with(&wanted);
+            (distance <= allowed || begins).then_some((distance, *candidate))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// Levenshtein distance.
+fn edits(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Parses file contents with the SDK's parser. Given contents, its loader does no I/O and
