@@ -6,11 +6,16 @@
 //!   after the command (`login mfa`, `exec production -- cmd`), as `--profile NAME`
 //!   after the command, or as `--profile NAME` before it;
 //! - a command shows and takes only the options it uses: `--source-profile` only where
-//!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`).
+//!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`);
+//! - every profile argument completes in the shell: PROFILE and `--profile` with the
+//!   config's profiles, `--source-profile` and `--from-profile` with the credentials
+//!   file's (see [`crate::complete`]).
 
 use std::ffi::OsString;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::complete::{credentials_profiles, profiles};
 
 /// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
 ///
@@ -76,7 +81,8 @@ pub(crate) enum Command {
     /// Replace the IAM user's access key: create a new one, store it, check it, delete
     /// the old one, and forget every session made from the old one
     Rotate(Selection),
-    /// Print shell completions: aws-mfa-proc completions bash > /etc/bash_completion.d/aws-mfa-proc
+    /// Print the shell script that completes commands and profile names:
+    /// source <(aws-mfa-proc completions bash)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
@@ -87,11 +93,11 @@ pub(crate) enum Command {
 #[derive(Clone, Debug, Default, Args)]
 pub(crate) struct Selection {
     /// The profile [default: the only profile whose credential_process runs aws-mfa-proc]
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = profiles())]
     pub name: Option<String>,
 
     /// The same as PROFILE
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
 }
 
@@ -104,7 +110,7 @@ pub(crate) struct KeySelection {
 
     /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
     /// instead of the keychain
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub source_profile: Option<String>,
 }
 
@@ -112,12 +118,12 @@ pub(crate) struct KeySelection {
 #[derive(Clone, Debug, Default, Args)]
 pub(crate) struct ProfileFlags {
     /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
 
     /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
     /// instead of the keychain
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub source_profile: Option<String>,
 }
 
@@ -135,7 +141,7 @@ pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub select: Selection,
     /// The profile in ~/.aws/credentials whose static keys move (e.g. default)
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub from_profile: Option<String>,
     /// Delete sections of plaintext session keys (aws_session_token) without asking
     #[arg(long)]

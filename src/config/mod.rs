@@ -7,7 +7,8 @@
 //! - [`fast`]: the cached-path loader, which parses only the sections a profile needs;
 //! - [`lines`]: config text read and checked line by line as the SDK's parser reads it;
 //! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
-//! - [`command_line`]: the `credential_process` line, split as a shell splits it.
+//! - [`command_line`]: the `credential_process` line, split as a shell splits it;
+//! - [`names`]: the profile names of a file, for shell completion.
 //!
 //! Invariants:
 //! - the text is parsed by `aws_config::profile::load`, never by a parser of our own
@@ -23,6 +24,7 @@ mod files;
 mod lines;
 pub(crate) mod lint;
 mod model;
+mod names;
 mod roles;
 mod rules;
 #[cfg(test)]
@@ -39,6 +41,7 @@ pub(crate) use command_line::{flag_value, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
+pub(crate) use names::profile_names;
 pub(crate) use rules::{env_endpoint, is_region};
 
 use crate::credentials::LongTermKeys;
