@@ -15,6 +15,7 @@ mod front_door;
 mod hygiene;
 mod keychain;
 mod onboarding;
+mod package;
 mod parallel;
 mod prompting;
 mod rig;
