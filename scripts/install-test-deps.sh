@@ -14,7 +14,7 @@
 #   - bin/sdk-go-v2-check, built offline from tests/go/sdk-go-v2-check against Debian's
 #     AWS SDK for Go v2 (Go's build cache in gocache/ beside it);
 #   - for the Debian package: cargo-deb from crates.io (pinned, in cargo-deb/), and
-#     Debian's dpkg-dev, lintian, man-db and bash-completion.
+#     Debian's dpkg-dev, lintian, man-db, bash-completion, zsh and fish.
 # The venv, the node prefixes, the Go binary and cargo-deb go to $AWS_MFA_PROC_TEST_DEPS
 # (default: .test-deps in the repo root). Idempotent: each part is redone only when it is missing
 # or its pinned inputs changed, so a second run takes well under a second and prints
@@ -42,8 +42,8 @@ install_debian_packages() {
     wanted+=(golang-go golang-github-aws-aws-sdk-go-v2-dev rclone ruby-aws-sdk-core)
     # The Debian package (scripts/package-deb.sh, scripts/test-package.sh): dpkg-dev for
     # cargo-deb's dependency scan, lintian, and what the installed tool is checked with
-    # (man, bash-completion's loader).
-    wanted+=(dpkg-dev lintian man-db bash-completion)
+    # (man, bash-completion's loader, zsh and fish).
+    wanted+=(dpkg-dev lintian man-db bash-completion zsh fish)
     # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
     python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
     # One dpkg-query for all of them (one per package costs ~25 ms each); it exits 1 when

@@ -2,8 +2,8 @@
 # Proves the Debian package by installing it on this machine, checking the installed
 # tool (never the build tree), and purging it. Run last and alone (scripts/test.sh does
 # so): while it runs, /usr/bin/aws-mfa-proc exists. Needs root (or sudo) for apt-get,
-# and what scripts/install-test-deps.sh installs (lintian, man-db, bash-completion,
-# oathtool, keyutils, dbus, gnome-keyring; moto and the AWS CLI in
+# and what scripts/install-test-deps.sh installs (lintian, man-db, bash-completion, zsh,
+# fish, oathtool, keyutils, dbus, gnome-keyring; moto and the AWS CLI in
 # $AWS_MFA_PROC_TEST_DEPS/venv).
 #
 #   scripts/test-package.sh [PACKAGE.deb]     (default: build it with package-deb.sh)
@@ -14,6 +14,7 @@
 #   - `man aws-mfa-proc` and `man aws-mfa-proc-setup` show the pages;
 #   - bash completion (bash-completion's loader finding the packaged file) offers
 #     `login logout` for `aws-mfa-proc lo<TAB>` and the config's profiles after `login `;
+#     fish and zsh find their files too and offer the profiles;
 #   - with a temporary HOME, a D-Bus session of its own and gnome-keyring on it: a
 #     profile with `credential_process = aws-mfa-proc --profile mfa` (found on PATH),
 #     `add`, a `login` (code from mfa_process = oathtool), a cache hit through the
@@ -206,6 +207,21 @@ offered=$(complete_words aws-mfa-proc lo)
 check "bash completes 'aws-mfa-proc lo<TAB>' with: $offered" [ "$offered" = "login logout " ]
 offered=$(complete_words aws-mfa-proc login "")
 check "bash completes 'aws-mfa-proc login <TAB>' with: $offered" \
+    grep -q '^mfa production ' <<<"$offered"
+
+# --- fish and zsh: the packaged files, found where each shell looks by default ----------
+offered=$(as_user fish -c "complete -C 'aws-mfa-proc logout '" 2>&1 | cut -f1 | tr '\n' ' ')
+check "fish completes 'aws-mfa-proc logout <TAB>' with: $offered" \
+    grep -q '^mfa production ' <<<"$offered"
+# zsh: compinit runs the file in vendor-completions as the function _aws-mfa-proc; here
+# it is autoloaded from the default fpath and run with the words and a stand-in for
+# zsh's _describe (which only works inside the line editor) that prints what it is given.
+offered=$(as_user zsh -f -c '
+    autoload -U _aws-mfa-proc
+    _describe() { print -l -- ${(P)${@[-1]}} }
+    words=(aws-mfa-proc status ""); CURRENT=3
+    _aws-mfa-proc' 2>&1 | cut -d: -f1 | tr '\n' ' ')
+check "zsh completes 'aws-mfa-proc status <TAB>' with: $offered" \
     grep -q '^mfa production ' <<<"$offered"
 
 # --- login, a cache hit, the AWS CLI ------------------------------------------------
