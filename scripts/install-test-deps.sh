@@ -12,9 +12,11 @@
 #     by tests/node-sls3/package-lock.json, in a prefix of their own: serverless@3 and
 #     osls both install a `sls` binary, and the tests call this one by its path;
 #   - bin/sdk-go-v2-check, built offline from tests/go/sdk-go-v2-check against Debian's
-#     AWS SDK for Go v2 (Go's build cache in gocache/ beside it).
-# The venv, the node prefixes and the Go binary go to $AWS_MFA_PROC_TEST_DEPS (default:
-# .test-deps in the repo root). Idempotent: each part is redone only when it is missing
+#     AWS SDK for Go v2 (Go's build cache in gocache/ beside it);
+#   - for the Debian package: cargo-deb from crates.io (pinned, in cargo-deb/), and
+#     Debian's dpkg-dev, lintian, man-db, bash-completion, zsh and fish.
+# The venv, the node prefixes, the Go binary and cargo-deb go to $AWS_MFA_PROC_TEST_DEPS
+# (default: .test-deps in the repo root). Idempotent: each part is redone only when it is missing
 # or its pinned inputs changed, so a second run takes well under a second and prints
 # nothing.
 set -euo pipefail
@@ -38,6 +40,10 @@ install_debian_packages() {
     # SDK tests: AWS SDK for Go v2 (built offline below), rclone (AWS SDK for Go v1),
     # AWS SDK for Ruby.
     wanted+=(golang-go golang-github-aws-aws-sdk-go-v2-dev rclone ruby-aws-sdk-core)
+    # The Debian package (scripts/package-deb.sh, scripts/test-package.sh): dpkg-dev for
+    # cargo-deb's dependency scan, lintian, and what the installed tool is checked with
+    # (man, bash-completion's loader, zsh and fish).
+    wanted+=(dpkg-dev lintian man-db bash-completion zsh fish)
     # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
     python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
     # One dpkg-query for all of them (one per package costs ~25 ms each); it exits 1 when
@@ -107,9 +113,24 @@ build_go_program() {
     echo "$want" >"$bin.installed"
 }
 
+# cargo-deb from crates.io (not in Debian 12), pinned, for scripts/package-deb.sh.
+install_cargo_deb() {
+    local version=3.8.0 root=$deps/cargo-deb
+    if [[ $(cat "$root/.installed" 2>/dev/null) == "$version" && -x $root/bin/cargo-deb ]]; then
+        return 0
+    fi
+    log "cargo install cargo-deb $version into $root"
+    rm -f "$root/.installed"
+    # Built in a temporary directory of cargo's own, not in the project's target dir.
+    env -u CARGO_TARGET_DIR cargo install --quiet --locked --version "$version" \
+        --root "$root" cargo-deb
+    echo "$version" >"$root/.installed"
+}
+
 install_debian_packages
 mkdir -p "$deps"
 install_python_venv
 install_node_modules node
 install_node_modules node-sls3
 build_go_program sdk-go-v2-check
+install_cargo_deb

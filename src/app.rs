@@ -19,6 +19,7 @@ use crate::system::{Environment, ProcessEnv, SystemClock};
 #[allow(clippy::print_stderr)]
 pub fn main() -> ExitCode {
     crate::harden::process();
+    crate::complete::answer_if_asked();
     let cli = Cli::parse();
     let env = ProcessEnv;
     crate::log::set_level(cli.verbose.max(crate::log::level_from_env(

@@ -7,11 +7,16 @@
 //!   after the command, or as `--profile NAME` before it;
 //! - a command shows and takes only the options it uses: `--source-profile` only where
 //!   credentials are fetched (no command, `login`, `logout`, `env`, `exec`, `console`,
-//!   `serve`).
+//!   `serve`);
+//! - every profile argument completes in the shell: PROFILE and `--profile` with the
+//!   config's profiles, `--source-profile` and `--from-profile` with the credentials
+//!   file's (see [`crate::complete`]).
 
 use std::ffi::OsString;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::complete::{credentials_profiles, profiles};
 
 /// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
 ///
@@ -91,7 +96,8 @@ pub(crate) enum Command {
     /// Replace the IAM user's access key: create a new one, store it, check it, delete
     /// the old one, and forget every session made from the old one
     Rotate(Selection),
-    /// Print shell completions: aws-mfa-proc completions bash > /etc/bash_completion.d/aws-mfa-proc
+    /// Print the shell script that completes commands and profile names:
+    /// source <(aws-mfa-proc completions bash)
     Completions {
         /// The shell
         shell: clap_complete::Shell,
@@ -102,11 +108,11 @@ pub(crate) enum Command {
 #[derive(Clone, Debug, Default, Args)]
 pub(crate) struct Selection {
     /// The profile [default: the only profile whose credential_process runs aws-mfa-proc]
-    #[arg(value_name = "PROFILE")]
+    #[arg(value_name = "PROFILE", add = profiles())]
     pub name: Option<String>,
 
     /// The same as PROFILE
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
 }
 
@@ -119,7 +125,7 @@ pub(crate) struct KeySelection {
 
     /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
     /// instead of the keychain
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub source_profile: Option<String>,
 }
 
@@ -139,12 +145,12 @@ pub(crate) struct LoginArgs {
 #[derive(Clone, Debug, Default, Args)]
 pub(crate) struct ProfileFlags {
     /// Profile to serve [default: the only profile whose credential_process runs aws-mfa-proc]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
 
     /// Take the long-term keys from this profile's static keys in ~/.aws/credentials
     /// instead of the keychain
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub source_profile: Option<String>,
 }
 
@@ -162,7 +168,7 @@ pub(crate) struct ImportArgs {
     #[command(flatten)]
     pub select: Selection,
     /// The profile in ~/.aws/credentials whose static keys move (e.g. default)
-    #[arg(long, value_name = "SRC")]
+    #[arg(long, value_name = "SRC", add = credentials_profiles())]
     pub from_profile: Option<String>,
     /// Delete sections of plaintext session keys (aws_session_token) without asking
     #[arg(long)]

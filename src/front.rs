@@ -58,7 +58,8 @@ fn serve(
     out: &mut dyn Write,
     out_is_terminal: bool,
 ) -> bool {
-    if env.var("AWS_MFA_PROC_LOG").is_some() {
+    // Diagnostics, or a shell asking for completions: the full program's job.
+    if env.var("AWS_MFA_PROC_LOG").is_some() || env.var(crate::complete::VAR).is_some() {
         return false;
     }
     let target = match profile_arguments(args) {
@@ -210,6 +211,24 @@ mod tests {
                 let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
                 assert_eq!(doc["AccessKeyId"], "ASIAEXAMPLE00001");
             }
+        }
+    }
+
+    #[test]
+    fn a_shell_asking_for_completions_is_handed_over_and_never_sees_credentials() {
+        let (_dir, env, cache, clock) = world(chrono::Duration::minutes(60));
+        let env = env.with(crate::complete::VAR, "bash");
+        for words in [&[][..], &["--profile", "mfa"]] {
+            let mut out = Vec::new();
+            assert!(!serve(
+                &args(words),
+                &env,
+                &clock,
+                &cache.copies(),
+                &mut out,
+                false
+            ));
+            assert!(out.is_empty(), "{words:?}");
         }
     }
 

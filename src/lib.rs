@@ -22,6 +22,7 @@ mod cli;
 mod cli_cache;
 mod codes;
 mod commands;
+mod complete;
 mod config;
 mod credentials;
 mod error;

@@ -9,7 +9,8 @@
 //! - [`helpers`]: which profiles run aws-mfa-proc, as every client counts them (what a
 //!   bare call may serve);
 //! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
-//! - [`command_line`]: the `credential_process` line, split as a shell splits it.
+//! - [`command_line`]: the `credential_process` line, split as a shell splits it;
+//! - [`names`]: the profile names of a file, for shell completion.
 //!
 //! Invariants:
 //! - the text is parsed by `aws_config::profile::load`, never by a parser of our own
@@ -29,6 +30,7 @@ mod helpers;
 mod lines;
 pub(crate) mod lint;
 mod model;
+mod names;
 mod roles;
 mod rules;
 #[cfg(test)]
@@ -45,6 +47,7 @@ pub(crate) use command_line::{flag_value, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
+pub(crate) use names::profile_names;
 pub(crate) use rules::{check_mfa_serial, env_endpoint, is_region};
 
 use crate::credentials::LongTermKeys;

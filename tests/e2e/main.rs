@@ -17,6 +17,7 @@ mod house;
 mod hygiene;
 mod keychain;
 mod onboarding;
+mod package;
 mod parallel;
 mod prompting;
 mod rig;

@@ -1,0 +1,1 @@
+complete --keep-order --exclusive --command aws-mfa-proc --arguments "(_AWS_MFA_PROC_COMPLETE=fish aws-mfa-proc-full -- (commandline --current-process --tokenize --cut-at-cursor) (commandline --current-token))"
