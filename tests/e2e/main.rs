@@ -26,6 +26,7 @@ mod sdks;
 mod signin;
 mod signin_callers;
 mod signin_flows;
+mod signin_import;
 mod signin_standin;
 mod smoke;
 mod standin;
