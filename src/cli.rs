@@ -83,10 +83,12 @@ pub(crate) enum Command {
     /// Ctrl-C: prints AWS_CONTAINER_CREDENTIALS_FULL_URI and
     /// AWS_CONTAINER_AUTHORIZATION_TOKEN to export
     Serve(ServeArgs),
-    /// Set up a profile from scratch, at a terminal: keys, MFA device, region, config
-    Setup,
+    /// Set up a profile from scratch, at a terminal: keys, MFA device, region, config;
+    /// with --sign-in, a profile signed in to AWS in the browser (no keys)
+    Setup(SetupArgs),
     /// Move static keys from ~/.aws/credentials into the keychain, and offer to delete
-    /// plaintext session keys left there by old scripts
+    /// plaintext session keys left there by old scripts; or move an `aws login`
+    /// session into the keychain (--from-login-session)
     Import(ImportArgs),
     /// Check the setup, one line per check (✓ or ✗ with the fix); exit 0 only if all pass
     Doctor(DoctorArgs),
@@ -173,9 +175,25 @@ pub(crate) struct ImportArgs {
     /// Delete sections of plaintext session keys (aws_session_token) without asking
     #[arg(long)]
     pub delete_sessions: bool,
+    /// The `aws login` profile (with `login_session`) whose sign-in moves from the AWS
+    /// CLI's cache (~/.aws/login/cache) into the keychain; the profile then runs
+    /// aws-mfa-proc
+    #[arg(long, value_name = "SRC", conflicts_with_all = ["from_profile", "delete_sessions"])]
+    pub from_login_session: Option<String>,
     /// Taken only to name the right flag: import's source is `--from-profile`
     #[arg(long, value_name = "SRC", hide = true)]
     pub source_profile: Option<String>,
+}
+
+#[derive(Debug, Default, Args)]
+pub(crate) struct SetupArgs {
+    /// A profile whose credentials come from AWS Sign-In (the console sign-in, in the
+    /// browser): asks only for a name and a region, then signs in
+    #[arg(long)]
+    pub sign_in: bool,
+    /// With --sign-in: sign in on another device (print the URL, paste the code)
+    #[arg(long, requires = "sign_in")]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]
@@ -263,7 +281,7 @@ impl Command {
             Command::Add(AddArgs { select, .. })
             | Command::Import(ImportArgs { select, .. })
             | Command::Doctor(DoctorArgs { select, .. }) => Some((select, None)),
-            Command::Setup | Command::Completions { .. } => None,
+            Command::Setup(_) | Command::Completions { .. } => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `import --from-profile SRC [PROFILE]`: leave plaintext behind.
+//! `import --from-profile SRC [PROFILE]`: leave plaintext behind. (`import
+//! --from-login-session SRC`, an `aws login` session, is [`super::import_login`].)
 //!
 //! Moves SRC's static keys from ~/.aws/credentials into the keychain under PROFILE
 //! (the layout where the keys sit in `[default]` and the helper line says
@@ -31,6 +32,9 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ImportArgs) -> Result<u8, Error> {
             "import names the profile whose keys move with --from-profile; nothing was changed. Run `aws-mfa-proc import --from-profile {}`",
             crate::error::one_line(src, 64)
         )));
+    }
+    if let Some(src) = &args.from_login_session {
+        return super::import_login::run(ctx, src);
     }
     let config = Config::load(ctx.env).map_err(|source| Error::Config {
         profile: None,

@@ -18,12 +18,14 @@ pub(crate) mod env;
 mod error;
 pub(crate) mod exec;
 pub(crate) mod import;
+mod import_login;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod remove;
 pub(crate) mod rotate;
 pub(crate) mod serve;
 pub(crate) mod setup;
+pub(crate) mod setup_signin;
 pub(crate) mod status;
 
 use std::cell::OnceCell;

@@ -43,44 +43,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     );
     where_the_keys_go(ctx)?;
 
-    let taken = existing.profile_names();
-    let suggested = std::iter::once("mfa".to_string())
-        .chain((2..).map(|n| format!("mfa-{n}")))
-        .find(|n| !taken.contains(&n.as_str()))
-        .unwrap_or_default();
-    let name = loop {
-        let answer = ask(ctx, &format!("Profile name [{suggested}]: "))?;
-        let name = if answer.is_empty() {
-            suggested.clone()
-        } else {
-            answer
-        };
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-.@+".contains(c))
-        {
-            tell(ctx, "Use letters, digits and _ - . @ + only.");
-        } else if existing.profile_names().contains(&name.as_str()) {
-            let hint = if existing.helper_profiles().contains(&name.as_str()) {
-                format!(
-                    " (it runs aws-mfa-proc already: `aws-mfa-proc add {name}` stores its keys)"
-                )
-            } else if existing.value(&name, "role_arn").is_some() {
-                " (it is a role profile: its credentials come from its source_profile, and it needs no keys)".to_string()
-            } else {
-                String::new()
-            };
-            tell(
-                ctx,
-                &format!(
-                    "Profile `{name}` already exists in {}; setup never changes an existing profile. Choose another name{hint}.",
-                    paths.config.display()
-                ),
-            );
-        } else {
-            break name;
-        }
-    };
+    let name = ask_name(ctx, &existing, &paths, "mfa")?;
     let keys = loop {
         let id = ask(ctx, "Access key ID of your IAM user (AKIA…): ")?;
         if !crate::credentials::is_access_key_id(id.trim()) {
@@ -155,10 +118,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     ctx.cache
         .store_keys(&name, &keys)
         .map_err(|e| Error::Keychain(name.clone(), e))?;
-    let front = std::env::current_exe()
-        .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
-        .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
-    let section = section(&name, &front.to_string_lossy(), &serial, &region);
+    let section = section(&name, &front_door()?, &serial, &region);
     let config_text = std::fs::read_to_string(&paths.config).unwrap_or_default();
     let stamp = ctx.clock.now().format("%Y%m%dT%H%M%S").to_string();
     let written = edit::write(&paths.config, &edit::append(&config_text, &section), &stamp)
@@ -211,6 +171,60 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         output::report(ctx.out, &line);
     }
     Ok(0)
+}
+
+/// A profile name no profile has yet, asked until one is given; `base` is suggested
+/// (then `base-2`, …).
+pub(super) fn ask_name(
+    ctx: &mut Ctx<'_>,
+    existing: &Config,
+    paths: &Paths,
+    base: &str,
+) -> Result<String, Error> {
+    let taken = existing.profile_names();
+    let suggested = std::iter::once(base.to_string())
+        .chain((2..).map(|n| format!("{base}-{n}")))
+        .find(|n| !taken.contains(&n.as_str()))
+        .unwrap_or_default();
+    loop {
+        let answer = ask(ctx, &format!("Profile name [{suggested}]: "))?;
+        let name = if answer.is_empty() {
+            suggested.clone()
+        } else {
+            answer
+        };
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.@+".contains(c))
+        {
+            tell(ctx, "Use letters, digits and _ - . @ + only.");
+        } else if existing.profile_names().contains(&name.as_str()) {
+            let hint = if existing.value(&name, crate::config::SOURCE_KEY).is_some() {
+                format!(" (it signs in already: `aws-mfa-proc login {name}`)")
+            } else if existing.value(&name, "login_session").is_some() {
+                format!(
+                    " (`aws login` made it: `aws-mfa-proc import --from-login-session {name}` moves its sign-in into the keychain)"
+                )
+            } else if existing.helper_profiles().contains(&name.as_str()) {
+                format!(
+                    " (it runs aws-mfa-proc already: `aws-mfa-proc add {name}` stores its keys)"
+                )
+            } else if existing.value(&name, "role_arn").is_some() {
+                " (it is a role profile: its credentials come from its source_profile, and it needs no keys)".to_string()
+            } else {
+                String::new()
+            };
+            tell(
+                ctx,
+                &format!(
+                    "Profile `{name}` already exists in {}; setup never changes an existing profile. Choose another name{hint}.",
+                    paths.config.display()
+                ),
+            );
+        } else {
+            return Ok(name);
+        }
+    }
 }
 
 /// The MFA device: the user's only one, one picked from a list, or one typed in.
@@ -276,12 +290,21 @@ pub(super) fn user_name(arn: &str) -> Option<&str> {
         .map(|path| path.rsplit('/').next().unwrap_or(path))
 }
 
-/// The profile setup appends: `front` serves `name` with `serial` in `region`.
+/// The profile setup appends: `front` (one shell word) serves `name` with `serial` in
+/// `region`.
 pub(crate) fn section(name: &str, front: &str, serial: &str, region: &str) -> String {
     format!(
-        "[profile {name}]\ncredential_process = {} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n",
-        shell_quote(front)
+        "[profile {name}]\ncredential_process = {front} --profile {name}\nmfa_serial = {serial}\nregion = {region}\n"
     )
+}
+
+/// The absolute path of the front door (`aws-mfa-proc`, beside this program), as one
+/// word for a `credential_process` line: IDEs and cron find it without the shell's PATH.
+pub(super) fn front_door() -> Result<String, Error> {
+    let front = std::env::current_exe()
+        .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
+        .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
+    Ok(shell_quote(&front.to_string_lossy()))
 }
 
 /// `path` as one word for the SDKs' shells.
@@ -317,14 +340,14 @@ fn where_the_keys_go(ctx: &mut Ctx<'_>) -> Result<(), Error> {
     ))
 }
 
-fn ask(ctx: &mut Ctx<'_>, question: &str) -> Result<String, Error> {
+pub(super) fn ask(ctx: &mut Ctx<'_>, question: &str) -> Result<String, Error> {
     ctx.terminal
         .read_line(question)
         .map(|a| a.trim().to_string())
         .map_err(asked)
 }
 
-fn asked(e: PromptError) -> Error {
+pub(super) fn asked(e: PromptError) -> Error {
     match e {
         PromptError::Interrupted => {
             Error::Interrupted("setup interrupted; nothing was changed".into())
@@ -333,7 +356,7 @@ fn asked(e: PromptError) -> Error {
     }
 }
 
-fn tell(ctx: &mut Ctx<'_>, line: &str) {
+pub(super) fn tell(ctx: &mut Ctx<'_>, line: &str) {
     ctx.terminal.tell(line);
 }
 

@@ -115,6 +115,39 @@ pub(crate) fn replace_value(text: &str, section: In<'_>, key_name: &str, value: 
         .collect()
 }
 
+/// `text` with the line of `key_name` in `section` replaced by `lines`, each ended as
+/// that line was; also whether the line was there.
+pub(crate) fn replace_line(
+    text: &str,
+    section: In<'_>,
+    key_name: &str,
+    lines: &[String],
+) -> (String, bool) {
+    let mut inside = false;
+    let mut found = false;
+    let out = text
+        .split_inclusive('\n')
+        .map(|line| {
+            if let Some(is) = section.is(line) {
+                inside = is;
+                return line.to_string();
+            }
+            if inside && !found && key(line).as_deref() == Some(key_name) {
+                found = true;
+                let end = &line[line.trim_end_matches(['\r', '\n']).len()..];
+                let end = if end.is_empty() { "\n" } else { end };
+                let mut new: String = lines.iter().map(|l| format!("{l}{end}")).collect();
+                if line.len() == line.trim_end_matches(['\r', '\n']).len() {
+                    new.truncate(new.len() - 1);
+                }
+                return new;
+            }
+            line.to_string()
+        })
+        .collect();
+    (out, found)
+}
+
 /// `text` with `section` (whole lines) added at the end, after a blank line.
 pub(crate) fn append(text: &str, section: &str) -> String {
     let mut out = text.to_string();
@@ -258,6 +291,24 @@ mod tests {
         );
         assert_eq!(append("a", "[b]\n"), "a\n\n[b]\n");
         assert_eq!(append("", "[b]\n"), "[b]\n");
+    }
+
+    #[test]
+    fn a_line_is_replaced_by_lines_ended_as_it_was_and_nothing_else_moves() {
+        let config = "[profile a]\r\nlogin_session = x\r\nregion = eu-west-1\r\n[profile b]\nlogin_session = y";
+        let lines = ["k = 1".to_string(), "j = 2".to_string()];
+        let (text, found) = replace_line(config, In::Config("a"), "login_session", &lines);
+        assert!(found);
+        assert_eq!(
+            text,
+            "[profile a]\r\nk = 1\r\nj = 2\r\nregion = eu-west-1\r\n[profile b]\nlogin_session = y"
+        );
+        let (text, found) = replace_line(config, In::Config("b"), "login_session", &lines);
+        assert!(found);
+        assert!(text.ends_with("[profile b]\nk = 1\nj = 2"), "{text:?}");
+        let (text, found) = replace_line(config, In::Config("c"), "login_session", &lines);
+        assert!(!found);
+        assert_eq!(text, config);
     }
 
     #[test]

@@ -176,10 +176,12 @@ fn sign_in(
         }
         Way::Terminal => {
             let attempt = Attempt::new(&base, Device::Cross).map_err(|e| unfinished(&e))?;
+            // Two lines: a terminal's `tell` escapes a line break, and the URL must
+            // stand alone to be copied.
             deps.codes.tell(&format!(
-                "aws-mfa-proc: to sign in to AWS for profile `{profile}`, open this URL in a browser on any device, sign in, and paste the code it shows:\n{}",
-                attempt.authorize_url(&base)
+                "aws-mfa-proc: to sign in to AWS for profile `{profile}`, open this URL in a browser on any device, sign in, and paste the code it shows:"
             ));
+            deps.codes.tell(&attempt.authorize_url(&base));
             let answer = deps
                 .codes
                 .ask("Code from the browser: ")

@@ -13,6 +13,7 @@
 //! - [`place`]: which endpoint a sign-in goes to (`AWS_ENDPOINT_URL_SIGNIN`, the trust
 //!   rule, the service's endpoint rules);
 //! - [`callback`]: the same-device flow's one-time loopback callback;
+//! - [`login_cache`]: the AWS CLI's own cache of a sign-in, which `import` moves in;
 //! - [`stored`]: what the keychain keeps of a sign-in (refresh token, key, client);
 //! - [`token`]: the `authorization_code` and `refresh_token` calls (the network itself is
 //!   in [`crate::aws`], behind [`crate::aws::SignInService`]).
@@ -24,6 +25,7 @@
 
 pub(crate) mod callback;
 pub(crate) mod dpop;
+pub(crate) mod login_cache;
 pub(crate) mod pkce;
 pub(crate) mod place;
 pub(crate) mod refusal;

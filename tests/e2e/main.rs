@@ -28,6 +28,7 @@ mod server;
 mod signin;
 mod signin_callers;
 mod signin_flows;
+mod signin_import;
 mod signin_standin;
 mod smoke;
 mod standin;

@@ -13,7 +13,7 @@ use crate::tools::*;
 const EARLIER_CONFIG: &str =
     "# mine\n[default]\nregion = eu-west-1\noutput = json\n\n[profile other]\nregion = us-east-1";
 
-fn backups_of(path: &Path) -> Vec<PathBuf> {
+pub(crate) fn backups_of(path: &Path) -> Vec<PathBuf> {
     let name = path.file_name().unwrap().to_str().unwrap().to_string();
     let mut found: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()
@@ -30,7 +30,7 @@ fn backups_of(path: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn mode(path: &Path) -> u32 {
+pub(crate) fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 

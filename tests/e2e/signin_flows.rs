@@ -45,9 +45,14 @@ pub(crate) struct World {
 /// A rig with the sign-in config, the stand-in on `AWS_ENDPOINT_URL_SIGNIN` and a
 /// stand-in browser on `BROWSER`; not signed in yet.
 pub(crate) fn world() -> World {
+    world_with(CONFIG)
+}
+
+/// [`world`] with `config` as ~/.aws/config.
+pub(crate) fn world_with(config: &str) -> World {
     let signin = SignIn::start();
     let mut rig = Rig::new();
-    rig.write_config(CONFIG);
+    rig.write_config(config);
     rig.set_env("AWS_ENDPOINT_URL_SIGNIN", signin.url());
     let browser = rig.dir().join("browser");
     // Fetches in the background, following the redirect to the callback, and returns.
