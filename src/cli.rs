@@ -16,7 +16,7 @@ use std::ffi::OsString;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::complete::{credentials_profiles, profiles};
+use crate::completers::{credentials_profiles, profiles};
 
 /// MFA sessions for the AWS CLI and SDKs, cached in the OS keychain.
 ///

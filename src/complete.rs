@@ -16,13 +16,9 @@
 //!   environment never turns a credential call into a completion.
 
 use clap::CommandFactory;
-use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 use clap_complete::env::{CompleteEnv, Shells};
-use std::ffi::OsStr;
 
 use crate::cli::Cli;
-use crate::config::{FileKind, profile_names};
-use crate::system::ProcessEnv;
 
 /// Set (to the shell's name) when a shell asks for completions.
 pub(crate) const VAR: &str = "_AWS_MFA_PROC_COMPLETE";
@@ -70,26 +66,6 @@ fn autoloadable(script: &str) -> String {
         "if [ \"$funcstack[1]\" = \"_{BIN}\" ]; then\n    {function} \"$@\"\nelse\n    {register}\nfi"
     );
     script.replace(&register, &both)
-}
-
-/// Completes PROFILE and `--profile`: the profiles of the config file.
-pub(crate) fn profiles() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| candidates(FileKind::Config, current))
-}
-
-/// Completes `--source-profile` and `--from-profile`: the profiles of the credentials
-/// file, which hold static keys.
-pub(crate) fn credentials_profiles() -> ArgValueCompleter {
-    ArgValueCompleter::new(|current: &OsStr| candidates(FileKind::Credentials, current))
-}
-
-fn candidates(kind: FileKind, current: &OsStr) -> Vec<CompletionCandidate> {
-    let current = current.to_string_lossy();
-    profile_names(&ProcessEnv, kind)
-        .into_iter()
-        .filter(|name| name.starts_with(current.as_ref()))
-        .map(CompletionCandidate::new)
-        .collect()
 }
 
 #[cfg(test)]

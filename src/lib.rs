@@ -23,6 +23,7 @@ mod cli_cache;
 mod codes;
 mod commands;
 mod complete;
+mod completers;
 mod config;
 mod credentials;
 mod error;
