@@ -74,6 +74,11 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &ConsoleArgs) -> Result<u8, Error> {
         } else {
             format!("use a role profile that chains from it: {roles}")
         };
+        if target.mfa().is_sign_in() {
+            return Err(Error::Input(format!(
+                "profile `{name}` is an AWS Sign-In session, which is itself a console sign-in: open the console in the browser you signed in with; to open it as a role, {which}"
+            )));
+        }
         return Err(Error::Input(format!(
             "profile `{name}` is an MFA session, and AWS lets session credentials from GetSessionToken neither sign in to the console nor call GetFederationToken; the way in with MFA kept is a role: {which}"
         )));

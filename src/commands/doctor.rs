@@ -170,6 +170,9 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
         }
     }
     if let Some(settings) = first {
+        if let KeySource::SignIn { profile, endpoint } = &settings.keys {
+            signin_endpoint(ctx, &settings, profile, endpoint.as_deref(), report);
+        }
         clock(ctx, &settings, report);
         let session = Target::Session(settings.clone());
         let cached = ctx
@@ -286,6 +289,36 @@ fn binaries(report: &mut Report) {
                 missing.join(", ")
             ),
         ),
+    }
+}
+
+/// A sign-in profile's endpoint answers (a bounded request), and its clock agrees with
+/// this one: the DPoP proof of every token call carries this machine's time.
+fn signin_endpoint(
+    ctx: &Ctx<'_>,
+    settings: &Settings,
+    profile: &str,
+    named: Option<&str>,
+    report: &mut Report,
+) {
+    let place = match crate::signin::place::place(ctx.env, profile, &settings.region, named) {
+        Ok(place) => place,
+        Err(e) => return report.fail("sign-in endpoint", e.to_string()),
+    };
+    let url = place.endpoint.clone().unwrap_or_default();
+    match ctx.aws.server_time(&place) {
+        Err(e) => report.fail(
+            "sign-in endpoint",
+            format!("{url} does not answer ({e}); check the network, a proxy, or AWS_ENDPOINT_URL_SIGNIN"),
+        ),
+        Ok(server) => {
+            let skew = (ctx.clock.now() - server).num_seconds();
+            let detail = format!("{url} answers; this clock is {skew:+} s from its clock");
+            match skew.abs() {
+                0..=60 => report.ok("sign-in endpoint", detail),
+                _ => report.fail("sign-in endpoint", format!("{detail}: the service refuses proofs of another time. Fix the clock (enable NTP)")),
+            }
+        }
     }
 }
 

@@ -330,3 +330,46 @@ fn setup_sign_in_remote_reads_the_pages_code_from_the_terminal() {
     assert_eq!(served(&w.rig)["AccessKeyId"], "ASIASIGNIN0000000001");
     assert_nothing_leaked(&w.rig, &[&screen]);
 }
+
+#[test]
+fn doctor_checks_the_sign_in_endpoint_and_its_clock_and_console_points_at_a_role() {
+    let w = crate::signin_flows::world();
+    crate::signin_flows::signed_in(&w);
+    let doctor = run(w.rig.command("aws-mfa-proc").args(["doctor", "signin"]));
+    let report = text(&doctor.stdout);
+    let line = report
+        .lines()
+        .find(|l| l.contains("sign-in endpoint"))
+        .unwrap_or_else(|| panic!("no sign-in endpoint check:\n{report}"));
+    assert!(
+        line.starts_with('✓') && line.contains(w.signin.url()) && line.contains("s from its clock"),
+        "{line}"
+    );
+
+    // An endpoint that does not answer is a ✗ naming it.
+    let dead = "http://127.0.0.1:9/";
+    let doctor = run(w
+        .rig
+        .command("aws-mfa-proc")
+        .args(["doctor", "signin"])
+        .env("AWS_ENDPOINT_URL_SIGNIN", dead));
+    let report = text(&doctor.stdout);
+    assert!(
+        report.lines().any(|l| l.starts_with('✗')
+            && l.contains("sign-in endpoint")
+            && l.contains("127.0.0.1:9")),
+        "{report}"
+    );
+
+    let console = crate::rig::Run::from(detached(
+        &w.rig,
+        "aws-mfa-proc",
+        &["console", "signin", "--print"],
+    ));
+    assert_eq!(console.status.code(), Some(1), "{}", console.stdout);
+    let message = the_message(&console.stderr);
+    assert!(
+        message.contains("AWS Sign-In session") && message.contains("production"),
+        "{message}"
+    );
+}

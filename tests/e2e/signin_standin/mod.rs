@@ -257,8 +257,11 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
         _ => ("404 Not Found", vec![], String::new()),
     };
     let mut stream = stream;
+    // Every answer carries its Date, as the service's (and any HTTP server's) does:
+    // `doctor` compares this machine's clock with it.
     let mut head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status}\r\nDate: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        chrono::Utc::now().to_rfc2822().replace("+0000", "GMT"),
         body.len()
     );
     for (name, value) in headers {
