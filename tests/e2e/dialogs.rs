@@ -362,7 +362,7 @@ fn ykman_is_asked_for_the_account_and_device_and_its_code_reaches_sts() {
         let calls = std::fs::read_to_string(&argv).unwrap();
         assert_eq!(
             calls.lines().nth(i).unwrap(),
-            format!("--device 12345678 oath accounts code --single {account}")
+            format!("--device 12345678 oath accounts code --single -- {account}")
         );
     }
     assert_eq!(sts.codes(), ["654321", "654322", "654323"]);
