@@ -61,7 +61,7 @@ impl Backend {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Backend::SecretService => "Secret Service",
-            Backend::Keyutils => "kernel keyring (AWS_MFA_PROC_KEYCHAIN=keyutils)",
+            Backend::Keyutils => "kernel keyring",
             #[cfg(target_os = "macos")]
             Backend::MacosKeychain => "macOS Keychain",
             #[cfg(target_os = "windows")]

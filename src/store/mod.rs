@@ -149,7 +149,7 @@ impl Vault {
                     fallback: Some(why),
                     ..
                 })),
-            ) => format!("{} (used because {why})", store.backend().name()),
+            ) => format!("{}, used because {why}", store.backend().name()),
             (Ok(store), _) => store.backend().name().to_string(),
             (Err(e), _) => format!("keychain ({e})"),
         }
