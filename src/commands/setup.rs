@@ -28,7 +28,7 @@ use crate::session::Mode;
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     ctx.terminal.present().map_err(|e| {
         Error::Input(format!(
-            "setup asks questions at a terminal and there is none ({e}); run it in a terminal, or use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)"
+            "setup asks questions at a terminal: {e}; run it in a terminal, or use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)"
         ))
     })?;
     ctx.cache.vault.check().map_err(Error::Store)?;

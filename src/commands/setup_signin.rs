@@ -23,7 +23,7 @@ use crate::session::Mode;
 pub(crate) fn run(ctx: &mut Ctx<'_>, remote: bool) -> Result<u8, Error> {
     ctx.terminal.present().map_err(|e| {
         Error::Input(format!(
-            "setup asks questions at a terminal and there is none ({e}); run it in a terminal, or write the sign-in profile yourself (docs/configuration.md) and run `aws-mfa-proc login NAME --remote`"
+            "setup asks questions at a terminal: {e}; run it in a terminal, or write the sign-in profile yourself (docs/configuration.md) and run `aws-mfa-proc login NAME --remote`"
         ))
     })?;
     ctx.cache.vault.check().map_err(Error::Store)?;

@@ -84,7 +84,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
                     "the role is assumed by the SDK".to_string()
                 };
                 format!(
-                    "{name}: {}; {role}; MFA session ({keys}) {}",
+                    "{name}: {}; {role}; MFA session ({keys}): {}",
                     t.summary(),
                     session_state(ctx, &Target::Session(t.mfa().clone()))
                 )

@@ -14,7 +14,7 @@ fn status_shows_each_role_profile_with_the_state_of_the_session_it_chains_from()
     };
     let before = status(&[]);
     assert!(
-        before.contains("production: role arn:aws:iam::222222222222:role/Role-Name-To-Assume via the MFA session of `mfa`; the role is assumed by the SDK; MFA session (keys AKIATESTLONGTERM0001 stored) nothing cached"),
+        before.contains("production: role arn:aws:iam::222222222222:role/Role-Name-To-Assume via the MFA session of `mfa`; the role is assumed by the SDK; MFA session (keys AKIATESTLONGTERM0001 stored): nothing cached"),
         "{before}"
     );
     login(&rig, "123456");
@@ -24,7 +24,7 @@ fn status_shows_each_role_profile_with_the_state_of_the_session_it_chains_from()
             .find(|l| l.starts_with("production: "))
             .unwrap_or_else(|| panic!("no line for production:\n{listing}"));
         assert!(
-            role.contains("MFA session (keys AKIATESTLONGTERM0001 stored) cached until"),
+            role.contains("MFA session (keys AKIATESTLONGTERM0001 stored): cached until"),
             "{role}"
         );
     }
