@@ -10,7 +10,9 @@ use super::Ctx;
 use super::Error;
 use crate::aws::Place;
 use crate::cli::{DoctorArgs, ReportFormat};
-use crate::config::{Config, KeySource, Settings, Target, env_endpoint, words};
+use crate::config::{
+    Config, KeySource, Settings, Target, botocore_differs, command_words, env_endpoint,
+};
 use crate::output;
 use crate::prompt;
 use crate::store::Lookup;
@@ -226,24 +228,28 @@ fn keys(ctx: &Ctx<'_>, target: &Target, report: &mut Report) {
     }
 }
 
-/// The credential_process program: found, and by an absolute path.
+/// The credential_process program: found, and by an absolute path; on Windows, read
+/// the same way by botocore as by `cmd /C`.
 fn program(ctx: &Ctx<'_>, config: &Config, name: &str, report: &mut Report) {
-    let Some(program) = config
-        .credential_process(name)
-        .and_then(words)
-        .and_then(|w| w.into_iter().next())
-    else {
+    let Some(line) = config.credential_process(name) else {
+        return;
+    };
+    let Some(program) = command_words(line).and_then(|w| w.into_iter().next()) else {
         return;
     };
     let check = format!("credential_process `{name}`");
+    if cfg!(windows)
+        && let Some(advice) = botocore_advice(name, line)
+    {
+        report.advice(check.clone(), advice);
+    }
     if Path::new(&program).is_absolute() {
-        if Path::new(&program).is_file() {
-            report.ok(check, format!("{program} exists"));
-        } else {
-            report.fail(
+        match executable(Path::new(&program)) {
+            Some(found) => report.ok(check, format!("{} exists", found.display())),
+            None => report.fail(
                 check,
                 format!("{program} does not exist: reinstall, or fix the path"),
-            );
+            ),
         }
         return;
     }
@@ -256,11 +262,28 @@ fn program(ctx: &Ctx<'_>, config: &Config, name: &str, report: &mut Report) {
     }
 }
 
+/// What to do where botocore (the AWS CLI v1, boto3) reads profile `name`'s Windows
+/// line differently from `cmd /C` (the Go, JS, Java and Rust SDKs).
+fn botocore_advice(name: &str, line: &str) -> Option<String> {
+    let why = botocore_differs(line)?;
+    Some(format!(
+        "the AWS CLI v1 and boto3 read this line differently ({why}): in profile `{name}`, write the program's full path in double quotes and drop ^, %, & and | from credential_process"
+    ))
+}
+
+/// The file a program path names: itself, or with `.exe` added where Windows adds it.
+fn executable(path: &Path) -> Option<PathBuf> {
+    let exe = std::env::consts::EXE_SUFFIX;
+    let with_suffix =
+        (!exe.is_empty() && path.extension().is_none()).then(|| path.with_extension(&exe[1..]));
+    std::iter::once(path.to_path_buf())
+        .chain(with_suffix)
+        .find(|p| p.is_file())
+}
+
 fn find_on_path(ctx: &Ctx<'_>, program: &str) -> Option<PathBuf> {
     let path = ctx.env.var("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&path).find_map(|d| executable(&d.join(program)))
 }
 
 /// Both binaries, next to each other.
@@ -350,5 +373,27 @@ fn list(names: &[String]) -> String {
         "none".into()
     } else {
         names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_windows_line_botocore_reads_differently_is_named_with_its_fix() {
+        for (line, warned) in [
+            (r"C:\Tools\aws-mfa-proc.exe --profile mfa", false),
+            (r#""C:\My Tools\aws-mfa-proc.exe" --profile mfa"#, false),
+            (r"%LOCALAPPDATA%\aws-mfa-proc.exe --profile mfa", true),
+            ("aws-mfa-proc --profile mfa 2>NUL", true),
+            (r#""C:\My Tools\aws-mfa-proc.exe --profile mfa"#, true),
+        ] {
+            let advice = botocore_advice("mfa", line);
+            assert_eq!(advice.is_some(), warned, "{line}: {advice:?}");
+            if let Some(advice) = advice {
+                assert!(advice.contains("profile `mfa`"), "{advice}");
+            }
+        }
     }
 }

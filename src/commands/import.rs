@@ -20,7 +20,7 @@ use super::Ctx;
 use super::Error;
 use crate::cli::ImportArgs;
 use crate::config::edit::{self, In};
-use crate::config::{Config, Paths, flag_value, words};
+use crate::config::{Config, Paths, command_words, flag_value, quote};
 use crate::credentials::LongTermKeys;
 use crate::output;
 use crate::secret::Secret;
@@ -243,7 +243,7 @@ fn section_in(text: &str, profile: &str) -> bool {
 
 /// The credential_process line without `--FLAG VALUE` (or `--FLAG=VALUE`).
 fn without_flag(line: &str, flag: &str) -> String {
-    let mut words = words(line).unwrap_or_default().into_iter();
+    let mut words = command_words(line).unwrap_or_default().into_iter();
     let mut kept = Vec::new();
     while let Some(word) = words.next() {
         if word == flag {
@@ -252,18 +252,7 @@ fn without_flag(line: &str, flag: &str) -> String {
             kept.push(word);
         }
     }
-    kept.iter()
-        .map(|w| {
-            if w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/._-+=@:".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    kept.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
 }
 
 fn read(path: &std::path::Path) -> Result<String, Error> {

@@ -304,19 +304,7 @@ pub(super) fn front_door() -> Result<String, Error> {
     let front = std::env::current_exe()
         .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
         .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
-    Ok(shell_quote(&front.to_string_lossy()))
-}
-
-/// `path` as one word for the SDKs' shells.
-fn shell_quote(path: &str) -> String {
-    if path
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c))
-    {
-        path.to_string()
-    } else {
-        format!("'{}'", path.replace('\'', "'\\''"))
-    }
+    Ok(crate::config::quote(&front.to_string_lossy()))
 }
 
 /// Says which keychain will hold the long-term keys, and asks first when it is one a
@@ -375,13 +363,5 @@ mod tests {
             Some("alice")
         );
         assert_eq!(user_name("arn:aws:iam::111111111111:root"), None);
-        assert_eq!(
-            shell_quote("/usr/local/bin/aws-mfa-proc"),
-            "/usr/local/bin/aws-mfa-proc"
-        );
-        assert_eq!(
-            shell_quote("/opt/My Tools/aws-mfa-proc"),
-            "'/opt/My Tools/aws-mfa-proc'"
-        );
     }
 }

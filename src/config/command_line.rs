@@ -1,18 +1,78 @@
-//! The `credential_process` command line, split into words as the SDKs' shells split
-//! it: botocore with POSIX `shlex`, the JS, Go, Java and Rust SDKs with `sh -c`.
+//! The `credential_process` command line, split into words as the SDKs split it on
+//! this platform. On Unix: botocore with POSIX `shlex`, the JS, Go, Java and Rust SDKs
+//! with `sh -c`. On Windows: the JS, Go, Java and Rust SDKs with `cmd /C`, botocore its
+//! own way ([`super::windows_line`]); the line is read as `cmd` reads it.
 //!
 //! Invariants:
-//! - quoting follows POSIX shell rules for the subset a command line uses: blanks
-//!   separate words, `'…'` is literal, `"…"` keeps blanks and honours `\"`, `\\`, `\$`,
-//!   `` \` ``, and a backslash outside quotes escapes the next character;
-//! - a line with an unterminated quote has no words (it runs nothing in a shell either).
+//! - [`Shell::HERE`] picks the rules; every reader and writer of the line (status,
+//!   setup, import, doctor) goes through [`command_words`] and [`quote`], so they agree;
+//! - POSIX quoting covers the subset a command line uses: blanks separate words, `'…'`
+//!   is literal, `"…"` keeps blanks and honours `\"`, `\\`, `\$`, `` \` ``, and a
+//!   backslash outside quotes escapes the next character; a line with an unterminated
+//!   quote has no words (it runs nothing in a shell either);
+//! - on Windows the program is recognised in any letter case, with or without `.exe`.
 
 use std::path::Path;
+
+use super::windows_line::{cmd_quote, cmd_words};
+
+/// The rules the SDKs split a `credential_process` line with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shell {
+    /// `sh -c` and `shlex` (Unix).
+    Posix,
+    /// `cmd /C` (Windows).
+    Cmd,
+}
+
+impl Shell {
+    /// The rules of the platform this binary runs on.
+    pub(crate) const HERE: Shell = if cfg!(windows) {
+        Shell::Cmd
+    } else {
+        Shell::Posix
+    };
+}
 
 /// The program names that serve credentials: the front door and the full program.
 const PROGRAMS: [&str; 2] = ["aws-mfa-proc", "aws-mfa-proc-full"];
 
-/// The words of `line`, or `None` if a quote is left open.
+/// The words of a `credential_process` line under `shell`'s rules, or `None` if it
+/// runs nothing.
+pub(crate) fn command_words_as(shell: Shell, line: &str) -> Option<Vec<String>> {
+    match shell {
+        Shell::Posix => words(line),
+        Shell::Cmd => Some(cmd_words(line)),
+    }
+}
+
+/// The words of a `credential_process` line as this platform's SDKs read it.
+pub(crate) fn command_words(line: &str) -> Option<Vec<String>> {
+    command_words_as(Shell::HERE, line)
+}
+
+/// `word` as one word of a command line under `shell`'s rules.
+pub(crate) fn quote_as(shell: Shell, word: &str) -> String {
+    match shell {
+        Shell::Posix
+            if !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-+=@:".contains(c)) =>
+        {
+            word.to_string()
+        }
+        Shell::Posix => format!("'{}'", word.replace('\'', "'\\''")),
+        Shell::Cmd => cmd_quote(word),
+    }
+}
+
+/// `word` as one word of a command line for this platform's SDKs.
+pub(crate) fn quote(word: &str) -> String {
+    quote_as(Shell::HERE, word)
+}
+
+/// The words of `line` under POSIX shell rules, or `None` if a quote is left open.
 pub(crate) fn words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
@@ -62,32 +122,60 @@ pub(crate) fn words(line: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// Does this command line run aws-mfa-proc? (A line without quotes or backslashes that
-/// does not hold the name is ruled out without splitting it: configs hold thousands of
-/// other programs' lines.)
+/// Does this command line run aws-mfa-proc? (A line without quotes, escapes or
+/// variables that does not hold the name is ruled out without splitting it: configs
+/// hold thousands of other programs' lines.)
 pub(crate) fn runs_us(line: &str) -> bool {
-    let plain = !line.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\'));
-    if plain && memchr::memmem::find(line.as_bytes(), PROGRAMS[0].as_bytes()).is_none() {
-        return false;
-    }
-    words(line).is_some_and(|words| words.first().is_some_and(|program| is_us(program)))
+    runs_us_as(Shell::HERE, line)
 }
 
-fn is_us(program: &str) -> bool {
-    // A Windows path in a POSIX-quoted line keeps its backslashes only when quoted;
-    // take the last component under either separator.
+pub(crate) fn runs_us_as(shell: Shell, line: &str) -> bool {
+    let plain = !line
+        .bytes()
+        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'^' | b'%'));
+    let name = PROGRAMS[0].as_bytes();
+    let holds = match shell {
+        Shell::Posix => memchr::memmem::find(line.as_bytes(), name).is_some(),
+        Shell::Cmd => line
+            .as_bytes()
+            .windows(name.len())
+            .any(|w| w.eq_ignore_ascii_case(name)),
+    };
+    if plain && !holds {
+        return false;
+    }
+    command_words_as(shell, line)
+        .is_some_and(|words| words.first().is_some_and(|program| is_us(shell, program)))
+}
+
+fn is_us(shell: Shell, program: &str) -> bool {
+    // Take the last component under either separator: a Windows path in a POSIX-quoted
+    // line keeps its backslashes when quoted.
     let last = program.rsplit(['/', '\\']).next().unwrap_or(program);
-    let stem = Path::new(last)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("");
-    PROGRAMS.contains(&stem)
+    match shell {
+        Shell::Posix => {
+            let stem = Path::new(last)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("");
+            PROGRAMS.contains(&stem)
+        }
+        Shell::Cmd => {
+            let last = last.to_ascii_lowercase();
+            let stem = last.strip_suffix(".exe").unwrap_or(&last);
+            PROGRAMS.contains(&stem)
+        }
+    }
 }
 
 /// The value of `--FLAG X` or `--FLAG=X` among the arguments of a command line that
 /// runs aws-mfa-proc.
 pub(crate) fn flag_value(line: &str, flag: &str) -> Option<String> {
-    let words = words(line)?;
+    flag_value_as(Shell::HERE, line, flag)
+}
+
+fn flag_value_as(shell: Shell, line: &str, flag: &str) -> Option<String> {
+    let words = command_words_as(shell, line)?;
     let mut args = words.iter().skip(1);
     while let Some(word) = args.next() {
         if word == flag {
@@ -137,22 +225,42 @@ mod tests {
 
     #[test]
     fn the_program_is_recognised_by_its_name_wherever_it_is_installed() {
-        for line in [
-            "aws-mfa-proc",
-            "/usr/local/bin/aws-mfa-proc --profile mfa",
-            r#""/opt/My Tools/aws-mfa-proc" --profile mfa"#,
-            r#""C:\Program Files\aws-mfa-proc.exe" --profile mfa"#,
-            "aws-mfa-proc-full --profile mfa",
-        ] {
-            assert!(runs_us(line), "{line}");
-        }
-        for line in [
-            "aws-vault export --format=json",
-            "/bin/aws-mfa-proc-x",
-            "'aws-mfa-proc",
-            "",
-        ] {
-            assert!(!runs_us(line), "{line}");
+        // (line, recognised under POSIX rules, under cmd's rules)
+        let cases: &[(&str, bool, bool)] = &[
+            ("aws-mfa-proc", true, true),
+            ("/usr/local/bin/aws-mfa-proc --profile mfa", true, true),
+            (r#""/opt/My Tools/aws-mfa-proc" --profile mfa"#, true, true),
+            (
+                r#""C:\Program Files\aws-mfa-proc.exe" --profile mfa"#,
+                true,
+                true,
+            ),
+            ("aws-mfa-proc-full --profile mfa", true, true),
+            // Windows paths, unquoted: a POSIX shell eats the backslashes.
+            (r"C:\Tools\aws-mfa-proc.exe --profile mfa", false, true),
+            (r"Z:\tmp\x\aws-mfa-proc-full.exe", false, true),
+            (r#"C:\"My Tools"\aws-mfa-proc --profile mfa"#, false, true),
+            // Any letter case, .exe or not, on Windows.
+            (r"C:\TOOLS\AWS-MFA-PROC.EXE --profile mfa", false, true),
+            ("Aws-Mfa-Proc --profile mfa", false, true),
+            ("aws-mfa-proc.EXE", true, true),
+            (
+                r"%USERPROFILE%\bin\aws-mfa-proc.exe --profile mfa",
+                false,
+                true,
+            ),
+            ("aws-mfa-^proc --profile mfa", false, true),
+            ("aws-vault export --format=json", false, false),
+            ("/bin/aws-mfa-proc-x", false, false),
+            (r"C:\bin\aws-mfa-proc.exe.bak", false, false),
+            (r"C:\bin\aws-mfa-proc.cmd", false, false),
+            ("'aws-mfa-proc", false, false),
+            ("echo aws-mfa-proc", false, false),
+            ("", false, false),
+        ];
+        for (line, posix, cmd) in cases {
+            assert_eq!(runs_us_as(Shell::Posix, line), *posix, "sh: {line}");
+            assert_eq!(runs_us_as(Shell::Cmd, line), *cmd, "cmd: {line}");
         }
     }
 
@@ -170,5 +278,43 @@ mod tests {
             None,
             "not the program"
         );
+        let windows =
+            r#""C:\My Tools\aws-mfa-proc.exe" --profile "my mfa" --source-profile=default"#;
+        assert_eq!(
+            flag_value_as(Shell::Cmd, windows, "--profile").as_deref(),
+            Some("my mfa")
+        );
+        assert_eq!(
+            flag_value_as(Shell::Cmd, windows, "--source-profile").as_deref(),
+            Some("default")
+        );
+    }
+
+    #[test]
+    fn a_line_written_with_either_rules_reads_back_with_them() {
+        for shell in [Shell::Posix, Shell::Cmd] {
+            for program in [
+                "/usr/local/bin/aws-mfa-proc",
+                "/opt/My Tools/aws-mfa-proc",
+                r"C:\Tools\aws-mfa-proc.exe",
+                r"C:\Program Files\aws mfa\aws-mfa-proc.exe",
+            ] {
+                let line = format!(
+                    "{} --profile {}",
+                    quote_as(shell, program),
+                    quote_as(shell, "my mfa")
+                );
+                assert_eq!(
+                    command_words_as(shell, &line),
+                    Some(vec![
+                        program.to_string(),
+                        "--profile".into(),
+                        "my mfa".into()
+                    ]),
+                    "{shell:?}: {line}"
+                );
+                assert!(runs_us_as(shell, &line), "{shell:?}: {line}");
+            }
+        }
     }
 }

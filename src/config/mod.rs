@@ -10,6 +10,7 @@
 //!   bare call may serve);
 //! - [`rules`]: the checks every value passes; [`error`]: every way to fail;
 //! - [`command_line`]: the `credential_process` line, split as a shell splits it;
+//!   [`windows_line`]: as `cmd /C` and botocore split it on Windows.
 //! - [`names`]: the profile names of a file, for shell completion.
 //!
 //! Invariants:
@@ -35,6 +36,7 @@ mod roles;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod windows_line;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -43,12 +45,13 @@ use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
-pub(crate) use command_line::{flag_value, runs_us, words};
+pub(crate) use command_line::{command_words, flag_value, quote, runs_us, words};
 pub(crate) use error::ConfigError;
 pub(crate) use files::{FileKind, Paths};
 pub(crate) use model::*;
 pub(crate) use names::profile_names;
 pub(crate) use rules::{check_mfa_serial, env_endpoint, is_region};
+pub(crate) use windows_line::botocore_differs;
 
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
