@@ -55,32 +55,25 @@ pub(crate) fn forget_roles(dir: &Path, role_arns: &[&str]) -> usize {
 
 /// (partition, account, role name) of `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
 fn role_key(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, partition, _, _, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (partition, account, resource) = arn_parts(arn)?;
     let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
     Some((partition, account, name))
 }
 
 /// (partition, account, role name) of `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`.
 fn assumed_role_key(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = arn.splitn(6, ':');
-    let (_, partition, _, _, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let (partition, account, resource) = arn_parts(arn)?;
     let name = resource.strip_prefix("assumed-role/")?.split('/').next()?;
     Some((partition, account, name))
+}
+
+/// (partition, account, resource) of `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
+fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = arn.splitn(6, ':');
+    let _arn = parts.next()?;
+    let partition = parts.next()?;
+    let (_service, _region) = (parts.next()?, parts.next()?);
+    Some((partition, parts.next()?, parts.next()?))
 }
 
 #[cfg(test)]
