@@ -26,17 +26,10 @@ use crate::secret::Secret;
 use crate::session::Mode;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
-    ctx.terminal.present().map_err(|e| {
-        Error::Input(format!(
-            "setup asks questions at a terminal: {e}; run it in a terminal, or use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)"
-        ))
-    })?;
-    ctx.cache.vault.check().map_err(Error::Store)?;
-    let paths = Paths::locate(ctx.env);
-    let existing = Config::load(ctx.env).map_err(|source| Error::Config {
-        profile: None,
-        source,
-    })?;
+    let (paths, existing) = before_asking(
+        ctx,
+        "use `aws-mfa-proc add NAME --from-env` and write the profile yourself (docs/configuration.md)",
+    )?;
     tell(
         ctx,
         "aws-mfa-proc setup: a profile that serves MFA sessions to the AWS CLI and SDKs.",
@@ -305,6 +298,22 @@ pub(super) fn front_door() -> Result<String, Error> {
         .map(|exe| exe.with_file_name(format!("aws-mfa-proc{}", std::env::consts::EXE_SUFFIX)))
         .map_err(|e| Error::Input(format!("cannot tell where aws-mfa-proc is installed: {e}")))?;
     Ok(crate::config::quote(&front.to_string_lossy()))
+}
+
+/// What every setup checks before its first question: a terminal to ask on (else the
+/// error names `otherwise`), a keychain that can store, and a config that parses.
+pub(super) fn before_asking(ctx: &mut Ctx<'_>, otherwise: &str) -> Result<(Paths, Config), Error> {
+    ctx.terminal.present().map_err(|e| {
+        Error::Input(format!(
+            "setup asks questions at a terminal: {e}; run it in a terminal, or {otherwise}"
+        ))
+    })?;
+    ctx.cache.vault.check().map_err(Error::Store)?;
+    let existing = Config::load(ctx.env).map_err(|source| Error::Config {
+        profile: None,
+        source,
+    })?;
+    Ok((Paths::locate(ctx.env), existing))
 }
 
 /// Says which keychain will hold the long-term keys, and asks first when it is one a

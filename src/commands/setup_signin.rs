@@ -15,23 +15,16 @@
 use super::Ctx;
 use super::Error;
 use super::setup::{ask, ask_name, front_door, tell};
-use crate::config::{Config, Paths, SIGN_IN, SOURCE_KEY, edit, is_region};
+use crate::config::{Config, SIGN_IN, SOURCE_KEY, edit, is_region};
 use crate::credentials::iso8601;
 use crate::output;
 use crate::session::Mode;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, remote: bool) -> Result<u8, Error> {
-    ctx.terminal.present().map_err(|e| {
-        Error::Input(format!(
-            "setup asks questions at a terminal: {e}; run it in a terminal, or write the sign-in profile yourself (docs/configuration.md) and run `aws-mfa-proc login NAME --remote`"
-        ))
-    })?;
-    ctx.cache.vault.check().map_err(Error::Store)?;
-    let paths = Paths::locate(ctx.env);
-    let existing = Config::load(ctx.env).map_err(|source| Error::Config {
-        profile: None,
-        source,
-    })?;
+    let (paths, existing) = super::setup::before_asking(
+        ctx,
+        "write the sign-in profile yourself (docs/configuration.md) and run `aws-mfa-proc login NAME --remote`",
+    )?;
     tell(
         ctx,
         &format!(
