@@ -185,7 +185,7 @@ impl Cache {
     fn instance(&self) -> Option<&str> {
         self.instance
             .get_or_init(|| {
-                if self.vault.backend().is_ok_and(|b| b == Backend::Keyutils) {
+                if self.vault.backend().is_ok_and(Backend::is_kernel) {
                     return None;
                 }
                 let id = match self.vault.get_record::<Instance>(INSTANCE_ITEM) {
@@ -412,8 +412,8 @@ impl Cache {
     /// Why nothing more fits in the kernel keyring, if its quota is full, and whether
     /// that stops caching altogether (the keyutils backend) or only the fast copies.
     pub(crate) fn quota_full(&self) -> Option<(bool, String)> {
-        let keyutils = matches!(self.tier, Tier::Store)
-            || self.vault.backend().is_ok_and(|b| b == Backend::Keyutils);
+        let keyutils =
+            matches!(self.tier, Tier::Store) || self.vault.backend().is_ok_and(Backend::is_kernel);
         if matches!(self.tier, Tier::Off) && !keyutils {
             return None;
         }

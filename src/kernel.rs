@@ -82,6 +82,7 @@ impl Quota {
 
     /// A line of `/proc/key-users` for `uid`: `UID: USAGE NKEYS/NIKEYS QNKEYS/MAXKEYS
     /// QNBYTES/MAXBYTES`.
+    #[cfg(target_os = "linux")]
     pub(crate) fn parse(key_users: &str, uid: u32) -> Option<Quota> {
         let line = key_users
             .lines()

@@ -59,6 +59,21 @@ pub(crate) struct RuntimeDir {
     fd: rustix::fd::OwnedFd,
 }
 
+/// Makes directories only this user can enter: mode 0700 on Unix; on Windows, the
+/// default access of the user's own folders.
+#[cfg(unix)]
+fn private_dir_builder() -> std::fs::DirBuilder {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.mode(0o700);
+    builder
+}
+
+#[cfg(not(unix))]
+fn private_dir_builder() -> std::fs::DirBuilder {
+    std::fs::DirBuilder::new()
+}
+
 impl RuntimeDir {
     /// Where the directory is for this environment (nothing is created or checked).
     pub(crate) fn locate(env: &dyn Environment) -> Result<PathBuf, RuntimeError> {
@@ -104,9 +119,7 @@ impl RuntimeDir {
             std::fs::create_dir_all(parent)
                 .map_err(|e| fail(e.to_string(), "make its parent directory writable"))?;
         }
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let builder = private_dir_builder();
         match builder.create(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -118,13 +131,13 @@ impl RuntimeDir {
     /// Opens `path` as a directory (never through a symlink) and checks it is private
     /// and this user's.
     fn checked(path: PathBuf) -> Result<RuntimeDir, RuntimeError> {
-        let fail = |detail: String, fix: &str| RuntimeError {
-            path: path.clone(),
-            detail,
-            fix: fix.to_string(),
-        };
         #[cfg(unix)]
         {
+            let fail = |detail: String, fix: &str| RuntimeError {
+                path: path.clone(),
+                detail,
+                fix: fix.to_string(),
+            };
             use rustix::fs::{Mode, OFlags};
             let fd = rustix::fs::open(
                 &path,
@@ -168,9 +181,7 @@ impl RuntimeDir {
     /// another directory in; removed with [`RuntimeDir::remove_dir`].
     pub(crate) fn create_private(parent: &Path, prefix: &str) -> Result<RuntimeDir, RuntimeError> {
         use std::hash::{BuildHasher, RandomState};
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        let builder = private_dir_builder();
         let mut last = String::new();
         for attempt in 0..8u32 {
             let nonce = RandomState::new().hash_one((std::process::id(), attempt));

@@ -407,6 +407,7 @@ fn peer_uid(_: SocketAddr, _: SocketAddr) -> Option<u32> {
 /// In a /proc/net/tcp or tcp6 table, the uid of the live socket whose own address is
 /// `peer` and whose remote address is `local`. Sockets in TIME_WAIT (state 06) carry
 /// no owner and are never a match.
+#[cfg(target_os = "linux")]
 pub(crate) fn uid_in_table(table: &str, peer: SocketAddr, local: SocketAddr) -> Option<u32> {
     table.lines().skip(1).find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -426,6 +427,7 @@ pub(crate) fn uid_in_table(table: &str, peer: SocketAddr, local: SocketAddr) -> 
 
 /// `0100007F:1F90` (tcp) or 32 hex digits and a port (tcp6): each 32-bit word is
 /// printed in the machine's byte order.
+#[cfg(target_os = "linux")]
 fn table_address(field: &str) -> Option<SocketAddr> {
     let (ip, port) = field.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;
@@ -451,6 +453,7 @@ fn table_address(field: &str) -> Option<SocketAddr> {
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4, so both tables compare alike.
+#[cfg(target_os = "linux")]
 fn canonical(address: SocketAddr) -> SocketAddr {
     match address.ip() {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -2,7 +2,9 @@
 //! (a YubiKey's OATH account).
 //!
 //! Invariants:
-//! - `mfa_process` runs through the platform shell (`/bin/sh -c`, `cmd /C`); `ykman` is
+//! - `mfa_process` runs through the platform shell: `/bin/sh -c LINE`, or on Windows
+//!   `cmd /D /S /C "LINE"`, which runs the line exactly as written (/S takes off only
+//!   the outer quotes; /D skips AutoRun commands); `ykman` is
 //!   run directly, `ykman [--device SERIAL] oath accounts code --single -- NAME`: the
 //!   `--` keeps an account name that starts with `-` from being read as an option;
 //! - with a terminal, the program's stdin and stderr are the terminal (a touch or
@@ -45,21 +47,7 @@ impl CommandSource {
 
     fn command(&self) -> Command {
         match &self.program {
-            Program::Shell(line) => {
-                #[cfg(windows)]
-                let mut command = {
-                    let mut c = Command::new("cmd");
-                    c.arg("/C").arg(line);
-                    c
-                };
-                #[cfg(not(windows))]
-                let command = {
-                    let mut c = Command::new("/bin/sh");
-                    c.arg("-c").arg(line);
-                    c
-                };
-                command
-            }
+            Program::Shell(line) => shell(line),
             Program::Ykman {
                 account, device, ..
             } => {
@@ -97,6 +85,21 @@ impl CommandSource {
             }
         }
     }
+}
+
+#[cfg(not(windows))]
+fn shell(line: &str) -> Command {
+    let mut command = Command::new("/bin/sh");
+    command.arg("-c").arg(line);
+    command
+}
+
+#[cfg(windows)]
+fn shell(line: &str) -> Command {
+    use std::os::windows::process::CommandExt;
+    let mut command = Command::new("cmd");
+    command.raw_arg(format!("/D /S /C \"{line}\""));
+    command
 }
 
 impl CodeSource for CommandSource {

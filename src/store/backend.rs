@@ -47,7 +47,9 @@ pub(crate) trait Keychain: Send + Sync {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
+    #[cfg(target_os = "linux")]
     SecretService,
+    #[cfg(target_os = "linux")]
     Keyutils,
     #[cfg(target_os = "macos")]
     MacosKeychain,
@@ -60,7 +62,9 @@ pub(crate) enum Backend {
 impl Backend {
     pub(crate) fn name(self) -> &'static str {
         match self {
+            #[cfg(target_os = "linux")]
             Backend::SecretService => "Secret Service",
+            #[cfg(target_os = "linux")]
             Backend::Keyutils => "kernel keyring",
             #[cfg(target_os = "macos")]
             Backend::MacosKeychain => "macOS Keychain",
@@ -75,7 +79,9 @@ impl Backend {
         match self {
             #[cfg(target_os = "windows")]
             Backend::WindowsCredentialManager => 2560,
+            #[cfg(target_os = "linux")]
             Backend::Keyutils => 16 * 1024,
+            #[cfg(any(not(windows), test))]
             _ => 64 * 1024,
         }
     }
@@ -83,18 +89,33 @@ impl Backend {
     /// What to do when the backend refuses access.
     fn unlock_hint(self) -> &'static str {
         match self {
+            #[cfg(target_os = "linux")]
             Backend::Keyutils => {
                 "Check that this process may use keyctl (a container's seccomp profile may block it), or use a Secret Service"
             }
             #[cfg(target_os = "macos")]
             Backend::MacosKeychain => "Unlock the login keychain (Keychain Access) and retry",
+            #[cfg(target_os = "windows")]
+            Backend::WindowsCredentialManager => {
+                "Run it as the Windows user who stored the keys (each user has a Credential Manager of their own), and retry"
+            }
+            #[cfg(any(target_os = "linux", test))]
             _ => UNLOCK_SECRET_SERVICE,
         }
+    }
+
+    /// The kernel keyring itself (Linux only): nothing is copied from it into it.
+    pub(crate) fn is_kernel(self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self == Backend::Keyutils;
+        #[cfg(not(target_os = "linux"))]
+        false
     }
 
     /// Items survive a reboot.
     pub(crate) fn durable(self) -> bool {
         match self {
+            #[cfg(target_os = "linux")]
             Backend::Keyutils => false,
             #[cfg(test)]
             Backend::Memory => false,
@@ -105,8 +126,10 @@ impl Backend {
 
 /// How to unlock (or create) gnome-keyring's login keyring without a desktop: the
 /// password on stdin of a replacing daemon, detached from the terminal.
+#[cfg(target_os = "linux")]
 const UNLOCK_HEADLESS: &str = "read -rsp 'Keyring password: ' PW && printf '%s' \"$PW\" | setsid -f gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; unset PW";
 
+#[cfg(any(target_os = "linux", test))]
 const UNLOCK_SECRET_SERVICE: &str = "Unlock it in your desktop session, or without a desktop run: read -rsp 'Keyring password: ' PW && printf '%s' \"$PW\" | setsid -f gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null 2>&1; unset PW (a wrong password leaves it locked without a word)";
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -114,8 +137,10 @@ pub(crate) enum StoreError {
     #[error(
         "the Secret Service has no default keyring to store items in (a keyring daemon started without one, as on a machine without a desktop). Create one with a password of your choice: {UNLOCK_HEADLESS}; or set AWS_MFA_PROC_KEYCHAIN=keyutils (the kernel keyring: kept in memory, cleared at reboot)"
     )]
+    #[cfg(target_os = "linux")]
     NoDefaultCollection,
     #[error("no keychain is reachable: {detail}. {fix}")]
+    #[cfg(target_os = "linux")]
     Unreachable { detail: String, fix: String },
     #[error("the {} is locked or refused access ({detail}). {}", backend.name(), backend.unlock_hint())]
     Locked { backend: Backend, detail: String },

@@ -9,62 +9,70 @@
 //!   reboot: this backend is memory, and says so);
 //! - a full quota is an error that names the quota and what to do.
 
-use std::time::Duration;
-
-use zeroize::Zeroizing;
-
-use super::backend::{Backend, Keychain, Raw, StoreError};
-use crate::kernel::KernelKeyring;
-
 /// The description prefix of every item of this store.
 pub(crate) const PREFIX: &str = "aws-mfa-proc:store:";
 
-pub(crate) struct KernelStore {
-    kernel: Box<dyn KernelKeyring>,
-}
+#[cfg(target_os = "linux")]
+pub(crate) use linux::KernelStore;
 
-impl KernelStore {
-    pub(crate) fn new(kernel: Box<dyn KernelKeyring>) -> KernelStore {
-        KernelStore { kernel }
-    }
-}
+/// The store itself: the kernel keyring is Linux's.
+#[cfg(target_os = "linux")]
+mod linux {
+    use super::PREFIX;
+    use std::time::Duration;
 
-impl Keychain for KernelStore {
-    fn backend(&self) -> Backend {
-        Backend::Keyutils
-    }
+    use zeroize::Zeroizing;
 
-    fn item_limit(&self) -> usize {
-        16 * 1024
-    }
+    use crate::kernel::KernelKeyring;
+    use crate::store::backend::{Backend, Keychain, Raw, StoreError};
 
-    fn get(&self, name: &str) -> Result<Raw, StoreError> {
-        Ok(match self.kernel.read(&format!("{PREFIX}{name}")) {
-            Some(value) => Raw::Value(Zeroizing::new(value.to_vec())),
-            None => Raw::Missing,
-        })
+    pub(crate) struct KernelStore {
+        kernel: Box<dyn KernelKeyring>,
     }
 
-    fn set(&self, name: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
-        self.kernel
-            .write(&format!("{PREFIX}{name}"), value, ttl)
-            .map_err(|e| StoreError::Failed {
-                backend: Backend::Keyutils,
-                detail: e.to_string(),
+    impl KernelStore {
+        pub(crate) fn new(kernel: Box<dyn KernelKeyring>) -> KernelStore {
+            KernelStore { kernel }
+        }
+    }
+
+    impl Keychain for KernelStore {
+        fn backend(&self) -> Backend {
+            Backend::Keyutils
+        }
+
+        fn item_limit(&self) -> usize {
+            16 * 1024
+        }
+
+        fn get(&self, name: &str) -> Result<Raw, StoreError> {
+            Ok(match self.kernel.read(&format!("{PREFIX}{name}")) {
+                Some(value) => Raw::Value(Zeroizing::new(value.to_vec())),
+                None => Raw::Missing,
             })
-    }
+        }
 
-    fn delete(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.kernel.remove(&format!("{PREFIX}{name}")))
-    }
-
-    fn names(&self) -> Result<Option<Vec<String>>, StoreError> {
-        Ok(Some(
+        fn set(&self, name: &str, value: &[u8], ttl: Option<Duration>) -> Result<(), StoreError> {
             self.kernel
-                .descriptions(PREFIX)
-                .into_iter()
-                .map(|d| d[PREFIX.len()..].to_string())
-                .collect(),
-        ))
+                .write(&format!("{PREFIX}{name}"), value, ttl)
+                .map_err(|e| StoreError::Failed {
+                    backend: Backend::Keyutils,
+                    detail: e.to_string(),
+                })
+        }
+
+        fn delete(&self, name: &str) -> Result<bool, StoreError> {
+            Ok(self.kernel.remove(&format!("{PREFIX}{name}")))
+        }
+
+        fn names(&self) -> Result<Option<Vec<String>>, StoreError> {
+            Ok(Some(
+                self.kernel
+                    .descriptions(PREFIX)
+                    .into_iter()
+                    .map(|d| d[PREFIX.len()..].to_string())
+                    .collect(),
+            ))
+        }
     }
 }
