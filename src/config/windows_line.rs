@@ -214,8 +214,15 @@ mod tests {
         words.iter().map(|s| s.to_string()).collect()
     }
 
-    /// (line, as `cmd /C` runs it, as botocore splits it; `None`: botocore raises).
-    const CASES: &[(&str, &[&str], Option<&[&str]>)] = &[
+    /// A line, its words as `cmd /C` runs it, and as botocore splits it (`None`: it
+    /// raises).
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        Option<&'static [&'static str]>,
+    );
+
+    const CASES: &[Case] = &[
         (
             r"C:\Tools\aws-mfa-proc.exe --profile mfa",
             &[r"C:\Tools\aws-mfa-proc.exe", "--profile", "mfa"],
