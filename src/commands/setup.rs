@@ -127,28 +127,16 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
     )];
 
     // One login proves it all: the profile parses, the code works, the session serves.
-    ctx.profile = Some(name.clone());
-    let target = Config::load(ctx.env)
-        .and_then(|c| c.target(ctx.env, &name, None))
-        .map_err(|source| Error::Config {
-            profile: Some(name.clone()),
-            source,
-        })?;
-    let served = ctx.credentials(&target, Mode::Refresh).map_err(|e| {
-        let saved = format!(
+    let served = first_login(
+        ctx,
+        &name,
+        &format!(
             "the keys are stored and [profile {name}] is in {}, but the first login did not finish",
             paths.config.display()
-        );
-        match e {
-            Error::Session(_, crate::session::SessionError::Interrupted) => Error::Interrupted(
-                format!("{saved} (interrupted). Log in with `aws-mfa-proc login {name}`"),
-            ),
-            e => Error::Input(format!(
-                "{saved}: {}. Fix that, then `aws-mfa-proc login {name}`",
-                e.line().trim_start_matches("aws-mfa-proc: ")
-            )),
-        }
-    })?;
+        ),
+        "Log in",
+        &format!("aws-mfa-proc login {name}"),
+    )?;
     let identity = ctx
         .aws
         .caller(&sts, Signer::Session(&served.credentials))
@@ -314,6 +302,34 @@ pub(super) fn before_asking(ctx: &mut Ctx<'_>, otherwise: &str) -> Result<(Paths
         source,
     })?;
     Ok((Paths::locate(ctx.env), existing))
+}
+
+/// The first login of the profile `name` a setup has just written: its credentials, or
+/// an error that says what was `saved` and how to `verb` in `again`.
+pub(super) fn first_login(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    saved: &str,
+    verb: &str,
+    again: &str,
+) -> Result<crate::session::Served, Error> {
+    ctx.profile = Some(name.to_string());
+    let target = Config::load(ctx.env)
+        .and_then(|c| c.target(ctx.env, name, None))
+        .map_err(|source| Error::Config {
+            profile: Some(name.to_string()),
+            source,
+        })?;
+    ctx.credentials(&target, Mode::Refresh)
+        .map_err(|e| match e {
+            Error::Session(_, crate::session::SessionError::Interrupted) => {
+                Error::Interrupted(format!("{saved} (interrupted). {verb} with `{again}`"))
+            }
+            e => Error::Input(format!(
+                "{saved}: {}. Fix that, then `{again}`",
+                e.line().trim_start_matches("aws-mfa-proc: ")
+            )),
+        })
 }
 
 /// Says which keychain will hold the long-term keys, and asks first when it is one a

@@ -15,10 +15,9 @@
 use super::Ctx;
 use super::Error;
 use super::setup::{ask, ask_name, front_door, tell};
-use crate::config::{Config, SIGN_IN, SOURCE_KEY, edit, is_region};
+use crate::config::{SIGN_IN, SOURCE_KEY, edit, is_region};
 use crate::credentials::iso8601;
 use crate::output;
-use crate::session::Mode;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, remote: bool) -> Result<u8, Error> {
     let (paths, existing) = super::setup::before_asking(
@@ -71,33 +70,20 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, remote: bool) -> Result<u8, Error> {
     )];
 
     // The sign-in itself is `login NAME [--remote]`.
-    ctx.profile = Some(name.clone());
     ctx.remote = remote;
-    let target = Config::load(ctx.env)
-        .and_then(|c| c.target(ctx.env, &name, None))
-        .map_err(|source| Error::Config {
-            profile: Some(name.clone()),
-            source,
-        })?;
-    let served = ctx.credentials(&target, Mode::Refresh).map_err(|e| {
-        let saved = format!(
+    let served = super::setup::first_login(
+        ctx,
+        &name,
+        &format!(
             "[profile {name}] is in {}, but the sign-in did not finish",
             paths.config.display()
-        );
-        let again = format!(
+        ),
+        "Sign in",
+        &format!(
             "aws-mfa-proc login {name}{}",
             if remote { " --remote" } else { "" }
-        );
-        match e {
-            Error::Session(_, crate::session::SessionError::Interrupted) => {
-                Error::Interrupted(format!("{saved} (interrupted). Sign in with `{again}`"))
-            }
-            e => Error::Input(format!(
-                "{saved}: {}. Fix that, then `{again}`",
-                e.line().trim_start_matches("aws-mfa-proc: ")
-            )),
-        }
-    })?;
+        ),
+    )?;
     report.push(format!(
         "Signed in: credentials of `{name}` until {}, refreshed with no prompt until the sign-in ends (at most 12 h), then `aws-mfa-proc login {name}`",
         iso8601(served.credentials.expiration)
