@@ -146,7 +146,12 @@ mod tests {
     fn every_section_a_client_reads_as_a_profile_counts_under_botocores_name() {
         const US: &str = "aws-mfa-proc";
         // (config sections, credentials sections, profiles that run us)
-        let cases: &[(&[(&str, &str)], &[(&str, &str)], &[&str])] = &[
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a [(&'a str, &'a str)],
+            &'a [&'a str],
+        );
+        let cases: &[Case] = &[
             (&[("profile prod", US)], &[], &["prod"]),
             (&[("profile dev!", US)], &[], &["dev!"]),
             (&[("profile \"dev sandbox\"", US)], &[], &["dev sandbox"]),

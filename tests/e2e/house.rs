@@ -123,8 +123,8 @@ fn raw_string_start(text: &str) -> Option<usize> {
 /// lifetime (`'a`).
 fn char_literal(text: &str) -> Option<usize> {
     let rest = text.strip_prefix('\'')?;
-    let body = if rest.starts_with('\\') {
-        1 + rest[1..].find('\'')?
+    let body = if let Some(escaped) = rest.strip_prefix('\\') {
+        1 + escaped.find('\'')?
     } else {
         rest.chars().next()?.len_utf8()
     };
