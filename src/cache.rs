@@ -332,17 +332,17 @@ impl Cache {
     }
 
     /// Forgets the MFA session of `source` and `mfa_serial`, every role assumed with it,
-    /// and the items `named` (found from the config, for keychains that cannot list);
-    /// returns how many items the keychain had.
+    /// and what `targets` cache (found from the config, for keychains that cannot
+    /// list); returns how many items the keychain had.
     pub(crate) fn forget_session(
         &self,
         source: &KeySource,
         mfa_serial: &str,
-        named: &[String],
+        targets: &[Target],
     ) -> Result<usize, StoreError> {
         let id = source.id();
-        let mut named = named.to_vec();
-        named.push(session_item(source, mfa_serial));
+        let mut named = vec![session_item(source, mfa_serial)];
+        named.extend(targets.iter().flat_map(items));
         let items = self.items(&[format!("v1:role:{id}:{mfa_serial}:")], &named)?;
         let ours: Vec<[String; 2]> = self
             .instance()
@@ -354,15 +354,17 @@ impl Cache {
         self.delete(items)
     }
 
-    /// Forgets every session and role made from the long-term keys `source`.
+    /// Forgets every session and role made from the long-term keys `source`, and what
+    /// `targets` cache (found from the config, for keychains that cannot list).
     pub(crate) fn forget_keys(
         &self,
         source: &KeySource,
-        named: &[String],
+        targets: &[Target],
     ) -> Result<usize, StoreError> {
         let id = source.id();
         let prefixes = [format!("v1:session:{id}:"), format!("v1:role:{id}:")];
-        let items = self.items(&prefixes, named)?;
+        let named: Vec<String> = targets.iter().flat_map(items).collect();
+        let items = self.items(&prefixes, &named)?;
         let ours: Vec<String> = self
             .instance()
             .into_iter()

@@ -218,7 +218,7 @@ fn copies_named_by_older_builds_after_the_d_bus_address_are_revoked_at_that_addr
     a.forget_session(
         &alice.mfa().keys,
         "arn:aws:iam::1:mfa/alice",
-        &[item(&admin)],
+        std::slice::from_ref(&admin),
     )
     .unwrap();
     assert_eq!(

@@ -12,7 +12,6 @@
 
 use super::Ctx;
 use super::Error;
-use crate::cache;
 use crate::cli::AddArgs;
 use crate::config::KeySource;
 use crate::credentials::{LongTermKeys, is_access_key_id, is_base64ish};
@@ -146,15 +145,14 @@ pub(super) fn check(keys: &LongTermKeys) -> Result<(), Error> {
 /// New or removed keys: every session and role made from the old ones goes.
 pub(super) fn forget_sessions_of(ctx: &Ctx<'_>, name: &str) -> Result<(), StoreError> {
     let source = KeySource::Keychain(name.to_string());
-    let named: Vec<String> = match ctx.config() {
+    let made: Vec<_> = match ctx.config() {
         Ok(config) => config
             .helper_profiles()
             .into_iter()
             .filter_map(|profile| config.target(ctx.env, profile, None).ok())
             .filter(|t| t.mfa().keys.id() == source.id())
-            .flat_map(|t| cache::items(&t))
             .collect(),
         Err(_) => Vec::new(),
     };
-    ctx.cache.forget_keys(&source, &named).map(drop)
+    ctx.cache.forget_keys(&source, &made).map(drop)
 }

@@ -13,7 +13,7 @@ use crate::output;
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
     let target = ctx.target()?;
     let mfa = &target.mfa().profile;
-    let mut targets = vec![target.clone(), Target::Session(target.mfa().clone())];
+    let mut targets = vec![target.clone()];
     let mut role_arns: Vec<String> = Vec::new();
     if let Ok(config) = ctx.config() {
         role_arns.extend(
@@ -34,11 +34,10 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
                 .filter(|t| matches!(t, Target::Role(r) if &r.mfa.profile == mfa)),
         );
     }
-    let named: Vec<String> = targets.iter().flat_map(cache::items).collect();
     let settings = target.mfa();
     let forgotten = ctx
         .cache
-        .forget_session(&settings.keys, &settings.mfa_serial, &named)
+        .forget_session(&settings.keys, &settings.mfa_serial, &targets)
         .map_err(|e| Error::Keychain(target.profile().to_string(), e))?;
     let signed_out = match &settings.keys {
         crate::config::KeySource::SignIn { profile, .. } => ctx
