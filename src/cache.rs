@@ -50,6 +50,7 @@ use crate::config::{KeySource, MAX_DURATION, Target};
 use crate::credentials::Checked;
 use crate::credentials::{LongTermKeys, SessionCredentials};
 use crate::kernel::{KernelKeyring, NoKernel};
+use crate::signin::stored::SignInToken;
 use crate::store::kernel_store::PREFIX as STORE_PREFIX;
 use crate::store::{Backend, Lookup, StoreError, Vault, record};
 use crate::system::Environment;
@@ -122,7 +123,7 @@ enum Tier {
 
 /// The keychain, with the kernel copies in front of it.
 pub(crate) struct Cache {
-    pub vault: Vault,
+    vault: Vault,
     /// The user's kernel keyring: the tier, and where revocation looks for copies.
     kernel: Arc<dyn KernelKeyring>,
     tier: Tier,
@@ -177,6 +178,12 @@ impl Cache {
             note: None,
             legacy: "test".into(),
         }
+    }
+
+    /// Puts what is not a record where `target`'s credentials are cached.
+    #[cfg(test)]
+    pub(crate) fn damage(&self, target: &Target) {
+        self.vault.put_raw(&item(target), b"garbage");
     }
 
     /// The keychain's instance ID, read from it (made on first use) and remembered in
@@ -491,6 +498,43 @@ impl Cache {
         let kept = kept::kept_in(note, name)?;
         let here = self.vault.backend().ok().map(|b| b.name());
         (here != Some(kept.as_str())).then(|| (kept, note.display().to_string()))
+    }
+
+    /// The sign-in (refresh token, key) of the sign-in profile `profile`.
+    pub(crate) fn sign_in(&self, profile: &str) -> Result<Lookup<SignInToken>, StoreError> {
+        self.vault.get_record(&signin_item(profile))
+    }
+
+    /// Stores `token` as the sign-in of `profile`; returns where it went (the item).
+    pub(crate) fn store_sign_in(
+        &self,
+        profile: &str,
+        token: &SignInToken,
+    ) -> Result<String, StoreError> {
+        let item = signin_item(profile);
+        self.vault.put_record(&item, token, None)?;
+        Ok(item)
+    }
+
+    /// Deletes the sign-in of `profile` (its sessions stay: see
+    /// [`Cache::forget_session`]); whether there was one.
+    pub(crate) fn forget_sign_in(&self, profile: &str) -> Result<bool, StoreError> {
+        self.vault.delete(&signin_item(profile))
+    }
+
+    /// Whether the keychain can store items now, without asking anyone.
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        self.vault.check()
+    }
+
+    /// The keychain's backend (connecting to it if need be).
+    pub(crate) fn backend(&self) -> Result<Backend, StoreError> {
+        self.vault.backend()
+    }
+
+    /// The keychain's backend, and why it was chosen when it was not the first choice.
+    pub(crate) fn describe(&self) -> String {
+        self.vault.describe()
     }
 }
 

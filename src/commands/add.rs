@@ -25,7 +25,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
     let name = ctx.profile_name()?;
     let keychain_error = |e| Error::Keychain(name.clone(), e);
     // The keychain first: it must be usable before anyone types a key into it.
-    ctx.cache.vault.check().map_err(keychain_error)?;
+    ctx.cache.check().map_err(keychain_error)?;
     let existing = match ctx.cache.keys(&name).map_err(keychain_error)? {
         Lookup::Found(keys) => Some(keys.access_key_id),
         _ => None,
@@ -56,12 +56,12 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, args: &AddArgs) -> Result<u8, Error> {
         Some(old) => format!("Replaced the keys of `{name}` ({} before)", clip(old, 24)),
         None => format!("Stored the keys of `{name}`"),
     };
-    let backend = ctx.cache.vault.backend().map_err(keychain_error)?;
+    let backend = ctx.cache.backend().map_err(keychain_error)?;
     let mut line = format!("{verb} ({}) in the {}", keys.access_key_id, backend.name());
     if !backend.durable() {
         line.push_str(&format!(
             ": kept in memory and lost at reboot ({}); for keys that survive a reboot, use a Secret Service",
-            ctx.cache.vault.describe()
+            ctx.cache.describe()
         ));
     }
     output::report(ctx.out, &line);

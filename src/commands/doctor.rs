@@ -130,15 +130,12 @@ fn check_config(ctx: &mut Ctx<'_>, config: &Config, report: &mut Report) {
             },
         );
     }
-    match ctx.cache.vault.check() {
+    match ctx.cache.check() {
         Ok(()) => {
-            let backend = ctx.cache.vault.backend();
+            let backend = ctx.cache.backend();
             report.ok(
                 "keychain",
-                format!(
-                    "the {} is reachable and unlocked",
-                    ctx.cache.vault.describe()
-                ),
+                format!("the {} is reachable and unlocked", ctx.cache.describe()),
             );
             if backend.is_ok_and(|b| !b.durable()) {
                 report.advice("keychain", "items live in kernel memory and go at reboot (long-term keys too): a Secret Service keeps them");

@@ -144,7 +144,7 @@ fn move_keys(
     };
     super::add::check(&keys)?;
     let keychain_error = |e| Error::Keychain(name.clone(), e);
-    ctx.cache.vault.check().map_err(keychain_error)?;
+    ctx.cache.check().map_err(keychain_error)?;
     if let Lookup::Found(stored) = ctx.cache.keys(&name).map_err(keychain_error)?
         && stored.access_key_id != keys.access_key_id
     {
@@ -157,7 +157,7 @@ fn move_keys(
     let mut lines = vec![format!(
         "Stored the keys of `{src}` ({}) in the {} as `{name}`",
         keys.access_key_id,
-        ctx.cache.vault.describe()
+        ctx.cache.describe()
     )];
 
     let (without, removed) = edit::remove_keys(

@@ -17,7 +17,6 @@
 
 use super::Ctx;
 use super::Error;
-use crate::cache::signin_item;
 use crate::config::edit::{self, In};
 use crate::config::{Config, Paths};
 use crate::output;
@@ -107,7 +106,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, src: &str) -> Result<u8, Error> {
     let mut lines = vec![format!(
         "Stored the sign-in of `{src}` ({}) in the {}",
         cached.token.login_session,
-        ctx.cache.vault.describe()
+        ctx.cache.describe()
     )];
     lines.extend(rewrite(ctx, &config, &paths, src)?);
     match std::fs::remove_file(&file) {
@@ -134,13 +133,12 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, src: &str) -> Result<u8, Error> {
 /// Stores `token` for `src` and reads it back; says where it went.
 fn keep(ctx: &mut Ctx<'_>, src: &str, token: &SignInToken) -> Result<String, Error> {
     let keychain_error = |e| Error::Keychain(src.to_string(), e);
-    ctx.cache.vault.check().map_err(keychain_error)?;
-    let item = signin_item(src);
-    ctx.cache
-        .vault
-        .put_record(&item, token, None)
+    ctx.cache.check().map_err(keychain_error)?;
+    let item = ctx
+        .cache
+        .store_sign_in(src, token)
         .map_err(keychain_error)?;
-    let same = match ctx.cache.vault.get_record::<SignInToken>(&item) {
+    let same = match ctx.cache.sign_in(src) {
         Ok(Lookup::Found(back)) => {
             back.refresh_token.expose() == token.refresh_token.expose()
                 && back.dpop_key.expose() == token.dpop_key.expose()
@@ -149,10 +147,10 @@ fn keep(ctx: &mut Ctx<'_>, src: &str, token: &SignInToken) -> Result<String, Err
         _ => false,
     };
     if !same {
-        let _ = ctx.cache.vault.delete(&item);
+        let _ = ctx.cache.forget_sign_in(src);
         return Err(Error::Input(format!(
             "profile `{src}`: the {} did not give back the sign-in just stored in it; nothing was changed (the AWS CLI's copy stays). Check the keychain with `aws-mfa-proc doctor`, then import again",
-            ctx.cache.vault.describe()
+            ctx.cache.describe()
         )));
     }
     Ok(format!("keychain item {item}"))
@@ -183,7 +181,7 @@ fn rewrite(
         new.push(format!("region = {region}"));
     }
     let unchanged = |why: String| {
-        let _ = ctx.cache.vault.delete(&signin_item(src));
+        let _ = ctx.cache.forget_sign_in(src);
         Error::Input(format!(
             "{why}; the keychain copy was removed again and nothing was changed"
         ))

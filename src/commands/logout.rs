@@ -5,7 +5,6 @@
 
 use super::Ctx;
 use super::Error;
-use crate::cache;
 use crate::cli::KeySelection;
 use crate::config::Target;
 use crate::output;
@@ -42,8 +41,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &KeySelection) -> Result<u8, Error> {
     let signed_out = match &settings.keys {
         crate::config::KeySource::SignIn { profile, .. } => ctx
             .cache
-            .vault
-            .delete(&cache::signin_item(profile))
+            .forget_sign_in(profile)
             .map_err(|e| Error::Keychain(target.profile().to_string(), e))?,
         _ => false,
     };

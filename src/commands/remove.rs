@@ -12,7 +12,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     let keychain_error = |e| Error::Keychain(name.clone(), e);
     let removed = ctx.cache.delete_keys(&name).map_err(keychain_error)?;
     forget_sessions_of(ctx, &name).map_err(keychain_error)?;
-    let backend = ctx.cache.vault.backend().map_err(keychain_error)?.name();
+    let backend = ctx.cache.backend().map_err(keychain_error)?.name();
     output::report(
         ctx.out,
         &if removed {

@@ -118,7 +118,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, _: &()) -> Result<u8, Error> {
         .map_err(|e| Error::Input(format!("cannot write {}: {e}", paths.config.display())))?;
     let mut report = vec![format!(
         "Stored the keys of `{name}` in the {} and added [profile {name}] to {}{}",
-        ctx.cache.vault.describe(),
+        ctx.cache.describe(),
         written.place(&paths.config),
         written
             .backup
@@ -296,7 +296,7 @@ pub(super) fn before_asking(ctx: &mut Ctx<'_>, otherwise: &str) -> Result<(Paths
             "setup asks questions at a terminal: {e}; run it in a terminal, or {otherwise}"
         ))
     })?;
-    ctx.cache.vault.check().map_err(Error::Store)?;
+    ctx.cache.check().map_err(Error::Store)?;
     let existing = Config::load(ctx.env).map_err(|source| Error::Config {
         profile: None,
         source,
@@ -335,8 +335,8 @@ pub(super) fn first_login(
 /// Says which keychain will hold the long-term keys, and asks first when it is one a
 /// reboot clears (the kernel keyring, when no Secret Service answers).
 fn where_the_keys_go(ctx: &mut Ctx<'_>) -> Result<(), Error> {
-    let durable = ctx.cache.vault.backend().map_err(Error::Store)?.durable();
-    let keychain = ctx.cache.vault.describe();
+    let durable = ctx.cache.backend().map_err(Error::Store)?.durable();
+    let keychain = ctx.cache.describe();
     tell(ctx, &format!("The keys will be stored in the {keychain}."));
     if durable {
         return Ok(());

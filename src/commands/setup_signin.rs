@@ -33,7 +33,7 @@ pub(crate) fn run(ctx: &mut Ctx<'_>, remote: bool) -> Result<u8, Error> {
             } else {
                 " in the browser"
             },
-            ctx.cache.vault.describe()
+            ctx.cache.describe()
         ),
     );
     let name = ask_name(ctx, &existing, &paths, "signin")?;

@@ -18,7 +18,7 @@ use crate::store::Lookup;
 
 pub(crate) fn run(ctx: &mut Ctx<'_>, _: &Selection) -> Result<u8, Error> {
     let config = ctx.config()?;
-    let backend = ctx.cache.vault.backend();
+    let backend = ctx.cache.backend();
     let mut broken = backend.is_err();
     let mut lines = vec![match &backend {
         Ok(b) => format!(
@@ -140,23 +140,17 @@ fn keys_state(cache: &Cache, keys: &KeySource) -> (String, bool) {
             Err(e) => (format!("keys unreadable: {e}"), false),
         },
         KeySource::SharedProfile { .. } => ("keys present".to_string(), true),
-        KeySource::SignIn { profile, .. } => {
-            let item = crate::cache::signin_item(profile);
-            match cache
-                .vault
-                .get_record::<crate::signin::stored::SignInToken>(&item)
-            {
-                Ok(Lookup::Found(t)) if t.login_session.is_empty() => {
-                    ("signed in (AWS Sign-In)".to_string(), true)
-                }
-                Ok(Lookup::Found(t)) => (format!("signed in as {}", t.login_session), true),
-                Ok(_) => (
-                    format!("NOT signed in: run `aws-mfa-proc login {profile}`"),
-                    false,
-                ),
-                Err(e) => (format!("sign-in unreadable: {e}"), false),
+        KeySource::SignIn { profile, .. } => match cache.sign_in(profile) {
+            Ok(Lookup::Found(t)) if t.login_session.is_empty() => {
+                ("signed in (AWS Sign-In)".to_string(), true)
             }
-        }
+            Ok(Lookup::Found(t)) => (format!("signed in as {}", t.login_session), true),
+            Ok(_) => (
+                format!("NOT signed in: run `aws-mfa-proc login {profile}`"),
+                false,
+            ),
+            Err(e) => (format!("sign-in unreadable: {e}"), false),
+        },
     }
 }
 

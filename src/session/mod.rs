@@ -355,9 +355,9 @@ fn long_term_keys(cache: &Cache, settings: &Settings) -> Result<LongTermKeys, Se
             Lookup::Found(keys) => Ok(keys),
             Lookup::Missing => Err(match cache.keys_elsewhere(name) {
                 Some((kept, note)) => {
-                    SessionError::KeysElsewhere(name.clone(), kept, note, cache.vault.describe())
+                    SessionError::KeysElsewhere(name.clone(), kept, note, cache.describe())
                 }
-                None => SessionError::NoKeys(name.clone(), cache.vault.describe()),
+                None => SessionError::NoKeys(name.clone(), cache.describe()),
             }),
             Lookup::Unreadable(why) => Err(SessionError::BadKeys(name.clone(), why.to_string())),
         },

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Deps, Mode, SessionError};
-use crate::cache::signin_item;
 use crate::config::{KeySource, Settings};
 use crate::credentials::SessionCredentials;
 use crate::loopback::Refused;
@@ -81,7 +80,6 @@ pub(super) fn obtain(
     };
     let place = place::place(deps.env, profile, &settings.region, endpoint.as_deref())
         .map_err(SignInError::from)?;
-    let item = signin_item(profile);
     if mode == Mode::Refresh {
         let way = if deps.remote {
             Way::Terminal
@@ -93,11 +91,11 @@ pub(super) fn obtain(
         };
         return sign_in(profile, &place, way, deps);
     }
-    let why = match deps.cache.vault.get_record::<SignInToken>(&item)? {
+    let why = match deps.cache.sign_in(profile)? {
         Lookup::Found(stored) => match refresh(profile, &place, &stored, deps) {
             Ok(credentials) => return Ok(credentials),
             Err(SignInError::Token(e)) if e.ends_the_session() => {
-                let _ = deps.cache.vault.delete(&item);
+                let _ = deps.cache.forget_sign_in(profile);
                 SignInError::Ended(e)
             }
             Err(e) => return Err(e.into()),
@@ -223,11 +221,7 @@ fn token_call<'a>(
 /// Stores the sign-in; a failure is one warning (the credentials in hand still work,
 /// the next call signs in again).
 fn keep(profile: &str, stored: &SignInToken, deps: &mut Deps<'_>) {
-    if let Err(e) = deps
-        .cache
-        .vault
-        .put_record(&signin_item(profile), stored, None)
-    {
+    if let Err(e) = deps.cache.store_sign_in(profile, stored) {
         let line = format!(
             "the sign-in of `{profile}` works but could not be kept in the keychain ({e}); you will sign in again next time"
         );

@@ -27,15 +27,13 @@ impl World {
         let clock = FixedClock::new();
         let cache = Cache::memory(Box::new(MemoryKernel::default()));
         cache
-            .vault
-            .put_record(
-                &cache::keys_item("mfa"),
+            .store_keys(
+                "mfa",
                 &LongTermKeys {
                     access_key_id: "AKIAEXAMPLE00001".into(),
                     secret_access_key: Secret::new("longterm".into()),
                     rotated_from: None,
                 },
-                None,
             )
             .unwrap();
         let home = tempfile::tempdir().unwrap();
@@ -231,7 +229,7 @@ fn login_asks_even_when_the_session_is_fresh() {
 #[test]
 fn a_corrupt_cached_item_is_a_miss_and_is_replaced() {
     let mut w = World::new(&["123456"]);
-    w.cache.vault.put_raw(&cache::item(&w.target), b"garbage");
+    w.cache.damage(&w.target);
     w.get(Mode::Cached).unwrap();
     assert!(w.cache.cached(&w.target, w.clock.now()).unwrap().is_some());
 }
@@ -239,7 +237,7 @@ fn a_corrupt_cached_item_is_a_miss_and_is_replaced() {
 #[test]
 fn missing_keys_name_the_add_command_before_asking() {
     let mut w = World::new(&["123456"]);
-    w.cache.vault.delete(&cache::keys_item("mfa")).unwrap();
+    w.cache.delete_keys("mfa").unwrap();
     let err = w.get(Mode::Cached).unwrap_err().to_string();
     assert!(err.contains("aws-mfa-proc add mfa"), "{err}");
     assert_eq!(w.asked(), 0);

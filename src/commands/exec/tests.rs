@@ -3,7 +3,7 @@
 //! 900 s, would never be fresh). The real callers are in tests/e2e/server.rs.
 
 use crate::aws::twin::{MemoryAws, key_id};
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::commands::Ctx;
 use crate::config::Target;
 use crate::credentials::LongTermKeys;
@@ -52,10 +52,7 @@ impl World {
             secret_access_key: Secret::new("longterm".into()),
             rotated_from: None,
         };
-        cache
-            .vault
-            .put_record(&cache::keys_item("mfa"), &keys, None)
-            .unwrap();
+        cache.store_keys("mfa", &keys).unwrap();
         World {
             cache,
             aws: MemoryAws::new(clock.now(), &[]),

@@ -57,12 +57,7 @@ impl World {
     }
 
     fn stored(&self) -> Option<SignInToken> {
-        match self
-            .cache
-            .vault
-            .get_record::<SignInToken>(&cache::signin_item("signin"))
-            .unwrap()
-        {
+        match self.cache.sign_in("signin").unwrap() {
             Lookup::Found(t) => Some(t),
             _ => None,
         }
