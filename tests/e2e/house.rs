@@ -1,5 +1,6 @@
-//! The shape of the house, checked: no file too long to walk through, and no import
-//! cycle between modules, so that every module can be read on top of the ones below it.
+//! The shape of the house, checked: no file too long to walk through, no import cycle
+//! between modules, so that every module can be read on top of the ones below it, and
+//! keychain items named only where they are kept.
 //!
 //! The import check reads every `crate::`, `super::` and `self::` path in `src/` (in
 //! `use` lines, with their `{…}` trees, and inline, such as `crate::error::clip(…)`),
@@ -14,6 +15,37 @@ use std::path::{Path, PathBuf};
 
 /// The longest a source file may grow before it is split by job.
 const MAX_LINES: usize = 600;
+
+/// The rooms (below `src/`) that name keychain items and reach into the vault: the
+/// cache, which names them, and the store, which is the vault. Everyone else asks the
+/// cache for what they mean ("store these keys", "forget what was made from them").
+const KEYCHAIN_ROOMS: [&str; 3] = ["cache.rs", "cache/", "store/"];
+
+/// What only those rooms name, as tokens: the item-name functions of `cache::names`
+/// (inline, or in a `use` tree), and the cache's vault.
+const KEYCHAIN_ONLY: [&[&str]; 7] = [
+    &["cache", "::", "item"],
+    &["cache", "::", "items"],
+    &["cache", "::", "keys_item"],
+    &["cache", "::", "session_item"],
+    &["cache", "::", "signin_item"],
+    &["cache", "::", "legacy_role_item"],
+    &[".", "vault"],
+];
+
+/// Where a file outside the rooms names one anyway: (file below `src/`, what, why).
+const NAMED_OUTSIDE: [(&str, &str, &str); 2] = [
+    (
+        "session/mod.rs",
+        "cache::item",
+        "a target's lock and refresh stamp are named after its item, so every build takes one lock and direnv watches one stamp",
+    ),
+    (
+        "session/mod.rs",
+        "cache::session_item",
+        "an MFA session's cancel mark is named after its item, as the lock is",
+    ),
+];
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -441,4 +473,86 @@ fn the_import_check_sees_use_trees_inline_paths_and_inline_modules() {
     ]
     .into();
     assert_eq!(cycles(&graph), ["{a, b}: a -> b, b -> a"]);
+}
+
+/// What `code` names of [`KEYCHAIN_ONLY`], each as its tokens joined: `cache::item`.
+fn keychain_names(code: &str) -> BTreeSet<String> {
+    let words = tokens(code);
+    // A `use` tree (`use crate::cache::{self, item}`) names `cache::item` too.
+    let in_paths: BTreeSet<String> = paths_in(code)
+        .iter()
+        .flat_map(|(_, path)| path.windows(2).map(|w| w.join("::")))
+        .collect();
+    KEYCHAIN_ONLY
+        .iter()
+        .filter(|pattern| {
+            words.windows(pattern.len()).any(|w| w == **pattern)
+                || in_paths.contains(&pattern.concat())
+        })
+        .map(|pattern| pattern.concat())
+        .collect()
+}
+
+#[test]
+fn only_the_cache_and_the_store_name_keychain_items_or_reach_into_the_vault() {
+    let src = repo().join("src");
+    let mut found = Vec::new();
+    let mut excused = BTreeSet::new();
+    for file in rust_files(&src) {
+        let relative = file
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if KEYCHAIN_ROOMS
+            .iter()
+            .any(|room| relative == *room || room.ends_with('/') && relative.starts_with(room))
+        {
+            continue;
+        }
+        for named in keychain_names(&code_only(&std::fs::read_to_string(&file).unwrap())) {
+            match NAMED_OUTSIDE
+                .iter()
+                .position(|(f, n, _)| *f == relative && *n == named)
+            {
+                Some(i) => {
+                    excused.insert(i);
+                }
+                None => found.push(format!("src/{relative}: {named}")),
+            }
+        }
+    }
+    let stale: Vec<String> = (0..NAMED_OUTSIDE.len())
+        .filter(|i| !excused.contains(i))
+        .map(|i| format!("src/{}: {}", NAMED_OUTSIDE[i].0, NAMED_OUTSIDE[i].1))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "ask the cache for what is meant (a method of `Cache`), rather than naming its items or its vault:\n{}",
+        found.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "no longer named there: drop these from NAMED_OUTSIDE: {stale:?}"
+    );
+}
+
+#[test]
+fn the_keychain_check_sees_inline_paths_use_trees_and_the_vault() {
+    let code = code_only(
+        r#"
+        use crate::cache::{self, signin_item};
+        // cache::keys_item("commented out")
+        fn f(c: &Cache, item: &str) {
+            cache::item(t);
+            c.vault.delete(item);
+            let items = "cache::items";
+            c.store_keys(item);
+        }
+        "#,
+    );
+    assert_eq!(
+        keychain_names(&code),
+        BTreeSet::from([".vault", "cache::item", "cache::signin_item"].map(String::from))
+    );
 }
