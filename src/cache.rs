@@ -35,9 +35,7 @@
 //!   and the copies builds up to 0.1 made at this address (named after it); never a
 //!   copy in front of another keychain, though it holds an item of the same name.
 
-mod copies;
 mod kept;
-mod names;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -54,44 +52,19 @@ use crate::signin::stored::SignInToken;
 use crate::store::kernel_store::PREFIX as STORE_PREFIX;
 use crate::store::{Backend, Lookup, StoreError, Vault, record};
 use crate::system::Environment;
-pub(crate) use copies::Copies;
-use copies::{Placement, copy_name, read_copy, remembered};
-use names::short;
-pub(crate) use names::{item, items, keys_item, session_item, signin_item};
+#[cfg(test)]
+use aws_mfa_proc_front::copies::Copies;
+pub(crate) use aws_mfa_proc_front::copies::fresh_at;
+use aws_mfa_proc_front::copies::{
+    COPY_PREFIX, Placement, REMEMBERED_PREFIX, Tier, belongs_to, copy_name, identity_parts,
+    is_instance_id, read_copy, remembered,
+};
+#[cfg(test)]
+use aws_mfa_proc_front::names::short;
+pub(crate) use aws_mfa_proc_front::names::{item, items, keys_item, session_item, signin_item};
 
-/// At least `margin` ([`Target::margin`]) left at `now`.
-pub(crate) fn fresh_at(
-    session: &SessionCredentials,
-    now: DateTime<Utc>,
-    margin: std::time::Duration,
-) -> bool {
-    session
-        .remaining(now)
-        .to_std()
-        .is_ok_and(|left| left >= margin)
-}
-
-/// A cached session made from other keys than the profile's current ones is not ours.
-fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
-    match keys {
-        KeySource::SharedProfile { keys, .. } => session.source_access_key_id == keys.access_key_id,
-        KeySource::Keychain(_) | KeySource::SignIn { .. } => true,
-    }
-}
-
-/// The digests that name the long-term identity and the MFA session of a copy: both
-/// within one keychain (the same key name in another keychain is another identity).
-fn identity_parts(instance: &str, source: &KeySource, mfa_serial: &str) -> [String; 2] {
-    let source = format!("{instance}\0{}", source.id());
-    [short(&source), short(&format!("{source}\0{mfa_serial}"))]
-}
-
-const COPY_PREFIX: &str = "aws-mfa-proc:";
 /// The keychain item holding the keychain's instance ID.
 const INSTANCE_ITEM: &str = "v1:keychain-id";
-/// The kernel key remembering the instance ID of the keychain reached one way.
-const REMEMBERED_PREFIX: &str = "aws-mfa-proc:keychain:";
-
 /// A keychain's instance ID: 32 lower-case hex digits.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Instance {
@@ -105,20 +78,6 @@ impl Checked for Instance {
             .then_some(())
             .ok_or("an instance ID is 32 hex digits")
     }
-}
-
-fn is_instance_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// Where the front door finds records without the keychain.
-#[derive(Clone)]
-enum Tier {
-    /// Copies in front of the keychain, made from this runtime directory (a digest).
-    Copies(String),
-    /// The keyutils backend's own items.
-    Store,
-    Off,
 }
 
 /// The keychain, with the kernel copies in front of it.

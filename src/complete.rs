@@ -21,7 +21,7 @@ use clap_complete::env::{CompleteEnv, Shells};
 use crate::cli::Cli;
 
 /// Set (to the shell's name) when a shell asks for completions.
-pub(crate) const VAR: &str = "_AWS_MFA_PROC_COMPLETE";
+pub(crate) use aws_mfa_proc_front::door::COMPLETE_VAR as VAR;
 /// The command the scripts complete.
 const BIN: &str = "aws-mfa-proc";
 /// The program the scripts ask, found on PATH next to the front door.

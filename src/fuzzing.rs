@@ -108,7 +108,7 @@ pub fn front_arguments(data: &[u8]) {
         .filter(|_| !data.is_empty())
         .map(|a| OsString::from(String::from_utf8_lossy(a).into_owned()))
         .collect();
-    let Some((profile, source)) = crate::front::profile_arguments(&args) else {
+    let Some((profile, source)) = aws_mfa_proc_front::door::profile_arguments(&args) else {
         return;
     };
     let cli =

@@ -1,7 +1,8 @@
 //! aws-mfa-proc: a credential_process that caches MFA sessions in the OS keychain.
 //!
-//! Two binaries share this library: `aws-mfa-proc`, the small [`front_door`] the SDKs
-//! run (cache hits only), and `aws-mfa-proc-full` ([`full`]), which does the rest.
+//! Two binaries: `aws-mfa-proc`, the small front door the SDKs run (cache hits only), is
+//! the crate `aws-mfa-proc-front` (crates/front), whose modules this crate builds on;
+//! `aws-mfa-proc-full` ([`full`]), this crate, does the rest.
 //! A call walks one way: command line ([`cli`], [`app`]) → selection and config
 //! ([`commands`], [`config`]) → cache ([`cache`], [`kernel`], [`store`]) → lock
 //! ([`lock`]) → code ([`prompt`], [`codes`]) → STS ([`aws`]) → store → output
@@ -24,35 +25,21 @@ mod codes;
 mod commands;
 mod complete;
 mod completers;
-mod config;
-mod credentials;
-mod error;
-mod front;
 #[doc(hidden)]
 pub mod fuzzing;
-mod harden;
 mod kernel;
 mod lock;
 mod log;
 mod loopback;
 mod output;
 mod prompt;
-mod regular;
 mod runtime;
-mod secret;
 mod server;
 mod session;
 mod signin;
 mod store;
-mod system;
 
-/// Every block of heap memory is zeroed when it is freed, so the copies of a secret that
-/// buffers, `String`s, `Command`'s environment and the SDK's request and response bodies
-/// make along the way do not linger after they are dropped (`Zeroizing` and `Secret`
-/// cover the values we own).
-#[global_allocator]
-static ALLOCATOR: zeroizing_alloc::ZeroAlloc<std::alloc::System> =
-    zeroizing_alloc::ZeroAlloc(std::alloc::System);
+// The front door's modules, at the same paths as the main crate's own.
+use aws_mfa_proc_front::{config, credentials, error, harden, regular, secret, system};
 
 pub use app::main as full;
-pub use front::main as front_door;

@@ -18,35 +18,7 @@ use zeroize::Zeroizing;
 use crate::cli::EnvFormat;
 use crate::credentials::{SessionCredentials, iso8601};
 
-/// The credential_process document, as every SDK parses it.
-pub(crate) fn credential_process(
-    out: &mut dyn Write,
-    c: &SessionCredentials,
-) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Document<'a> {
-        version: u8,
-        access_key_id: &'a str,
-        secret_access_key: &'a str,
-        session_token: &'a str,
-        expiration: String,
-    }
-    let document = Document {
-        version: 1,
-        access_key_id: &c.access_key_id,
-        secret_access_key: c.secret_access_key.expose(),
-        session_token: c.session_token.expose(),
-        expiration: iso8601(c.expiration),
-    };
-    let mut bytes = Zeroizing::new(Vec::with_capacity(
-        c.session_token.expose().len() + c.secret_access_key.expose().len() + 256,
-    ));
-    serde_json::to_writer(&mut *bytes, &document)?;
-    bytes.push(b'\n');
-    out.write_all(&bytes)?;
-    out.flush()
-}
+pub(crate) use aws_mfa_proc_front::output::credential_process;
 
 /// The ECS container-credentials document, as the SDKs' container providers read it
 /// (botocore's ContainerProvider, the JS SDK's fromHttp, Go's endpointcreds, the Rust

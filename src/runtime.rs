@@ -19,8 +19,6 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::system::Environment;
 
 #[derive(Clone, Debug, thiserror::Error)]
@@ -31,21 +29,7 @@ pub(crate) struct RuntimeError {
     pub fix: String,
 }
 
-/// SHA-256 of `bytes`, in lower-case hex.
-pub(crate) fn hex_digest(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lower-case hex of `bytes`.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub(crate) use aws_mfa_proc_front::digest::{hex, hex_digest};
 
 /// `HASH.EXT`: a file about `identity` whose name reveals nothing of it.
 pub(crate) fn file_name(identity: &str, ext: &str) -> String {

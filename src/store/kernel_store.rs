@@ -10,7 +10,7 @@
 //! - a full quota is an error that names the quota and what to do.
 
 /// The description prefix of every item of this store.
-pub(crate) const PREFIX: &str = "aws-mfa-proc:store:";
+pub(crate) use aws_mfa_proc_front::copies::STORE_PREFIX as PREFIX;
 
 #[cfg(target_os = "linux")]
 pub(crate) use linux::KernelStore;

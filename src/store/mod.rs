@@ -15,9 +15,7 @@
 
 mod backend;
 mod choice;
-mod frame;
 pub(crate) mod kernel_store;
-pub(crate) mod record;
 
 use std::sync::OnceLock;
 
@@ -26,30 +24,12 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::credentials::Checked;
+pub(crate) use aws_mfa_proc_front::frame::{self, single as unframe_single};
+pub(crate) use aws_mfa_proc_front::record::{self, Damage};
 pub(crate) use backend::{Backend, Keychain, Raw, StoreError};
-pub(crate) use frame::single as unframe_single;
 
 /// The service every item is stored under.
 pub(crate) const SERVICE: &str = "aws-mfa-proc";
-
-/// Why an item that exists cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum Damage {
-    #[error("not written by aws-mfa-proc (no frame)")]
-    Unframed,
-    #[error("torn: its parts do not match (an interrupted write)")]
-    Torn,
-    #[error("several items share its name")]
-    Ambiguous,
-    #[error("not a record")]
-    NotARecord,
-    #[error("record version {0}, from another version of aws-mfa-proc")]
-    Version(u32),
-    #[error("a record with bad fields ({0:?})")]
-    BadRecord(serde_json::error::Category),
-    #[error("a record with a malformed value ({0})")]
-    BadValue(&'static str),
-}
 
 /// The result of reading a record.
 #[derive(Debug)]

@@ -30,7 +30,7 @@ use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value};
 use crate::system::Environment;
 
 /// Where the two files' bytes come from: the files, or memory (for the fuzzer).
-pub(crate) enum Source<'a> {
+pub enum Source<'a> {
     Files(Paths),
     Memory {
         config: &'a [u8],
@@ -120,7 +120,7 @@ impl Opened<'_> {
 
 /// What `profile` asks for, parsing only the sections it needs: its own, its MFA
 /// profile's and its source profile's.
-pub(crate) fn target(
+pub fn target(
     env: &dyn Environment,
     profile: &str,
     source_profile: Option<&str>,
@@ -133,7 +133,7 @@ pub(crate) fn target(
     )
 }
 
-pub(crate) fn target_in(
+pub fn target_in(
     source: &Source<'_>,
     env: &dyn Environment,
     profile: &str,
@@ -193,11 +193,11 @@ fn target_from(
 
 /// The profile a bare call serves, and what it asks for: the only profile whose
 /// `credential_process` runs aws-mfa-proc, if there is exactly one.
-pub(crate) fn only_helper(env: &dyn Environment) -> Option<Target> {
+pub fn only_helper(env: &dyn Environment) -> Option<Target> {
     only_helper_in(&Source::Files(Paths::locate(env)), env)
 }
 
-pub(crate) fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Option<Target> {
+pub fn only_helper_in(source: &Source<'_>, env: &dyn Environment) -> Option<Target> {
     let mut files = [
         check(source, FileKind::Config, true)?,
         check(source, FileKind::Credentials, true)?,

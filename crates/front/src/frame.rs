@@ -10,9 +10,9 @@
 //! - a value reads back only if its parts hash to the head's digest; anything else is a
 //!   typed [`Damage`], never bytes that pretend to be a value.
 
-use crate::runtime::hex_digest;
+use crate::digest::hex_digest;
 
-use super::Damage;
+use crate::record::Damage;
 
 const MAGIC: &str = "amp1";
 /// Room for `amp1 PARTS DIGEST\n`.
@@ -20,12 +20,12 @@ const HEAD_ROOM: usize = MAGIC.len() + 64 + 16;
 const MAX_PARTS: usize = 64;
 
 /// The item name of part `i` (1-based) of the value stored under `name`.
-pub(crate) fn part_name(name: &str, i: usize) -> String {
+pub fn part_name(name: &str, i: usize) -> String {
     format!("{name}#{i}")
 }
 
 /// The head item and the further parts for `value`, with items of at most `limit` bytes.
-pub(crate) fn split(value: &[u8], limit: usize) -> (Vec<u8>, Vec<&[u8]>) {
+pub fn split(value: &[u8], limit: usize) -> (Vec<u8>, Vec<&[u8]>) {
     let first = value.len().min(limit - HEAD_ROOM);
     let rest: Vec<&[u8]> = value[first..].chunks(limit).collect();
     let mut head = format!("{MAGIC} {} {}\n", rest.len() + 1, hex_digest(value)).into_bytes();
@@ -34,13 +34,13 @@ pub(crate) fn split(value: &[u8], limit: usize) -> (Vec<u8>, Vec<&[u8]>) {
 }
 
 /// A parsed head: how many parts, the digest of the whole, and the first bytes.
-pub(crate) struct Head<'a> {
+pub struct Head<'a> {
     pub parts: usize,
     digest: &'a str,
     pub first: &'a [u8],
 }
 
-pub(crate) fn parse_head(head: &[u8]) -> Result<Head<'_>, Damage> {
+pub fn parse_head(head: &[u8]) -> Result<Head<'_>, Damage> {
     let parse = || {
         let newline = head.iter().position(|&b| b == b'\n')?;
         let header = std::str::from_utf8(&head[..newline]).ok()?;
@@ -61,7 +61,7 @@ pub(crate) fn parse_head(head: &[u8]) -> Result<Head<'_>, Damage> {
 
 impl Head<'_> {
     /// `Ok` if `whole` (the first bytes and every part, joined) is what the head promised.
-    pub(crate) fn check(&self, whole: &[u8]) -> Result<(), Damage> {
+    pub fn check(&self, whole: &[u8]) -> Result<(), Damage> {
         if hex_digest(whole) == self.digest {
             Ok(())
         } else {
@@ -71,7 +71,7 @@ impl Head<'_> {
 }
 
 /// The value of a head item that needs no further parts, checked against its digest.
-pub(crate) fn single(head: &[u8]) -> Option<&[u8]> {
+pub fn single(head: &[u8]) -> Option<&[u8]> {
     let parsed = parse_head(head).ok()?;
     (parsed.parts == 1 && parsed.check(parsed.first).is_ok()).then_some(parsed.first)
 }

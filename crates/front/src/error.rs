@@ -5,10 +5,10 @@
 //! Invariant: this module imports nothing of the crate, so any module may use it.
 
 /// The longest message printed.
-pub(crate) const MAX_MESSAGE: usize = 2000;
+pub const MAX_MESSAGE: usize = 2000;
 
 /// `error: cause: cause…`, for errors from other crates.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -20,13 +20,13 @@ pub(crate) fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// `text` with control characters escaped (`\n`, `\u{1b}`), cut to `max` characters.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
+pub fn one_line(text: &str, max: usize) -> String {
     clip(&escape_controls(text), max)
 }
 
 /// `text` with every control character escaped (`\n`, `\u{1b}`): what a terminal
 /// shows of it is what it says, never a command to the terminal or a line of its own.
-pub(crate) fn escape_controls(text: &str) -> String {
+pub fn escape_controls(text: &str) -> String {
     text.chars()
         .flat_map(|c| {
             let shown: Vec<char> = if c.is_control() {
@@ -40,7 +40,7 @@ pub(crate) fn escape_controls(text: &str) -> String {
 }
 
 /// `text` cut to at most `max` characters, marked with `…` when cut.
-pub(crate) fn clip(text: &str, max: usize) -> String {
+pub fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_string(),

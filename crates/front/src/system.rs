@@ -10,12 +10,12 @@
 use chrono::{DateTime, Utc};
 
 /// Environment variables.
-pub(crate) trait Environment {
+pub trait Environment {
     fn var(&self, name: &str) -> Option<String>;
 }
 
 /// The real process environment.
-pub(crate) struct ProcessEnv;
+pub struct ProcessEnv;
 
 impl Environment for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
@@ -24,7 +24,7 @@ impl Environment for ProcessEnv {
 }
 
 /// No variables at all (the fuzzer's environment).
-pub(crate) struct NoEnv;
+pub struct NoEnv;
 
 impl Environment for NoEnv {
     fn var(&self, _: &str) -> Option<String> {
@@ -34,12 +34,12 @@ impl Environment for NoEnv {
 
 /// The clock, so tests can move it: every wait (a lock poll, the next TOTP period, a
 /// retry) sleeps through it, so the twin passes time without waiting.
-pub(crate) trait Clock {
+pub trait Clock {
     fn now(&self) -> DateTime<Utc>;
     fn sleep(&self, period: std::time::Duration);
 }
 
-pub(crate) struct SystemClock;
+pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
@@ -52,17 +52,17 @@ impl Clock for SystemClock {
 
 /// The AWS variables that carry credentials: never handed to a program that is not
 /// meant to have them (dialogs, `mfa_process`), and replaced wholesale by `exec`.
-pub(crate) const CREDENTIAL_VARIABLES: [&str; 4] = [
+pub const CREDENTIAL_VARIABLES: [&str; 4] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_CREDENTIAL_EXPIRATION",
 ];
 
-#[cfg(test)]
-pub(crate) use twins::{FakeEnv, FixedClock};
+#[cfg(any(test, feature = "twins"))]
+pub use twins::{FakeEnv, FixedClock};
 
-#[cfg(test)]
+#[cfg(any(test, feature = "twins"))]
 mod twins {
     use super::*;
     use std::cell::Cell;
@@ -70,10 +70,10 @@ mod twins {
 
     /// A fixed set of variables.
     #[derive(Default)]
-    pub(crate) struct FakeEnv(pub HashMap<String, String>);
+    pub struct FakeEnv(pub HashMap<String, String>);
 
     impl FakeEnv {
-        pub(crate) fn with(mut self, name: &str, value: impl Into<String>) -> FakeEnv {
+        pub fn with(mut self, name: &str, value: impl Into<String>) -> FakeEnv {
             self.0.insert(name.to_string(), value.into());
             self
         }
@@ -87,13 +87,19 @@ mod twins {
 
     /// A clock that moves only when told, or when slept on: a sleep passes at once and
     /// moves it on by as long.
-    pub(crate) struct FixedClock(pub Cell<DateTime<Utc>>);
+    pub struct FixedClock(pub Cell<DateTime<Utc>>);
+
+    impl Default for FixedClock {
+        fn default() -> FixedClock {
+            FixedClock::new()
+        }
+    }
 
     impl FixedClock {
-        pub(crate) fn new() -> FixedClock {
+        pub fn new() -> FixedClock {
             FixedClock(Cell::new(Utc::now()))
         }
-        pub(crate) fn advance(&self, by: chrono::Duration) {
+        pub fn advance(&self, by: chrono::Duration) {
             self.0.set(self.0.get() + by);
         }
     }

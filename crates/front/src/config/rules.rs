@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use aws_config::profile::Profile;
+use aws_runtime::env_config::section::Profile;
 
 use super::{CodeSettings, ConfigError, Driver, MFA_PROCESS_KEY, PROMPT_KEY, YKMAN_ACCOUNT_KEY};
 use crate::system::Environment;
 
 /// Keys that must not sit in a profile that runs us: each breaks some SDK.
-pub(crate) const FORBIDDEN_KEYS: &[(&str, &str)] = &[
+pub const FORBIDDEN_KEYS: &[(&str, &str)] = &[
     (
         "source_profile",
         "the Go SDK refuses a profile with both source_profile and credential_process; put role settings in a separate profile that names this one as source_profile",
@@ -37,24 +37,20 @@ pub(crate) const FORBIDDEN_KEYS: &[(&str, &str)] = &[
 /// Keys that make SDKs ignore credential_process: they never run us for that profile.
 /// Not an error here (`exec` puts them there on purpose, in its private file), but
 /// `status` warns about them.
-pub(crate) const SHADOWING_KEYS: &[&str] = &[
+pub const SHADOWING_KEYS: &[&str] = &[
     "aws_access_key_id",
     "aws_secret_access_key",
     "aws_session_token",
 ];
 
 /// STS endpoint: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`.
-pub(crate) fn endpoint(env: &dyn Environment, section: &Profile) -> Option<String> {
+pub fn endpoint(env: &dyn Environment, section: &Profile) -> Option<String> {
     service_endpoint(env, section, "STS")
 }
 
 /// A service's endpoint: `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the
 /// profile's `endpoint_url`, as the SDKs read them.
-pub(crate) fn service_endpoint(
-    env: &dyn Environment,
-    section: &Profile,
-    service: &str,
-) -> Option<String> {
+pub fn service_endpoint(env: &dyn Environment, section: &Profile, service: &str) -> Option<String> {
     if env
         .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -65,7 +61,7 @@ pub(crate) fn service_endpoint(
 }
 
 /// A service's endpoint from the environment alone (before any profile exists).
-pub(crate) fn env_endpoint(env: &dyn Environment, service: &str) -> Option<String> {
+pub fn env_endpoint(env: &dyn Environment, service: &str) -> Option<String> {
     if env
         .var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -77,7 +73,7 @@ pub(crate) fn env_endpoint(env: &dyn Environment, service: &str) -> Option<Strin
 }
 
 /// A whole number of seconds under `key`, within `(min, max)`, else `default`.
-pub(crate) fn seconds(
+pub fn seconds(
     section: &Profile,
     profile: &str,
     key: &'static str,
@@ -103,7 +99,7 @@ pub(crate) fn seconds(
         })
 }
 
-pub(crate) fn check_profile_name(name: &str) -> Result<(), ConfigError> {
+pub fn check_profile_name(name: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty() && name.len() <= 128 && !name.chars().any(char::is_control);
     if ok {
         Ok(())
@@ -113,7 +109,7 @@ pub(crate) fn check_profile_name(name: &str) -> Result<(), ConfigError> {
 }
 
 /// STS's SerialNumber: 9 to 256 characters of `[\w+=/:,.@-]`.
-pub(crate) fn check_mfa_serial(serial: &str) -> Result<(), String> {
+pub fn check_mfa_serial(serial: &str) -> Result<(), String> {
     if !(9..=256).contains(&serial.len()) {
         return Err(format!("{} characters; STS takes 9 to 256", serial.len()));
     }
@@ -129,7 +125,7 @@ pub(crate) fn check_mfa_serial(serial: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub(crate) fn truncate(value: &str, max: usize) -> String {
+pub fn truncate(value: &str, max: usize) -> String {
     match value.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &value[..at]),
         None => value.to_string(),
@@ -138,7 +134,7 @@ pub(crate) fn truncate(value: &str, max: usize) -> String {
 
 /// The profile's `region`, if it sets one: a region name (`eu-west-1`), since it goes
 /// into endpoints and environment variables.
-pub(crate) fn region(section: &Profile, profile: &str) -> Result<Option<String>, ConfigError> {
+pub fn region(section: &Profile, profile: &str) -> Result<Option<String>, ConfigError> {
     let Some(value) = section.get("region") else {
         return Ok(None);
     };
@@ -153,7 +149,7 @@ pub(crate) fn region(section: &Profile, profile: &str) -> Result<Option<String>,
 }
 
 /// A region name: 1 to 32 lower-case letters, digits and dashes.
-pub(crate) fn is_region(value: &str) -> bool {
+pub fn is_region(value: &str) -> bool {
     (1..=32).contains(&value.len())
         && value
             .bytes()
@@ -162,7 +158,7 @@ pub(crate) fn is_region(value: &str) -> bool {
 
 /// Where `profile`'s code comes from: `mfa_process`, `aws_mfa_proc_prompt`,
 /// `aws_mfa_proc_ykman_account`.
-pub(crate) fn code_settings(section: &Profile, profile: &str) -> Result<CodeSettings, ConfigError> {
+pub fn code_settings(section: &Profile, profile: &str) -> Result<CodeSettings, ConfigError> {
     let mfa_process = match section.get(MFA_PROCESS_KEY) {
         Some(command) if command.trim().is_empty() => {
             return Err(ConfigError::EmptyMfaProcess {

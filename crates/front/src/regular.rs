@@ -8,7 +8,7 @@
 use std::fs::File;
 
 /// `file` with its length, if it is a regular file; else an error saying what it is.
-pub(crate) fn only_regular(file: File) -> std::io::Result<(File, u64)> {
+pub fn only_regular(file: File) -> std::io::Result<(File, u64)> {
     let metadata = file.metadata()?;
     let kind = metadata.file_type();
     if !kind.is_file() {
@@ -24,4 +24,4 @@ pub(crate) fn only_regular(file: File) -> std::io::Result<(File, u64)> {
 
 /// The flag that keeps opening a FIFO from waiting for a writer.
 #[cfg(unix)]
-pub(crate) const NONBLOCK: rustix::fs::OFlags = rustix::fs::OFlags::NONBLOCK;
+pub const NONBLOCK: rustix::fs::OFlags = rustix::fs::OFlags::NONBLOCK;

@@ -6,15 +6,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::names::{item, short};
-use super::{
-    COPY_PREFIX, REMEMBERED_PREFIX, Tier, belongs_to, fresh_at, identity_parts, is_instance_id,
-};
-use crate::config::Target;
+use crate::config::{KeySource, Target};
 use crate::credentials::SessionCredentials;
+use crate::frame::single as unframe_single;
 use crate::kernel::{KernelRead, NoKernel};
-use crate::store::kernel_store::PREFIX as STORE_PREFIX;
-use crate::store::{record, unframe_single};
+use crate::names::{item, short};
+use crate::record;
 use crate::system::Environment;
 
 /// The kernel keyring, to read only: the front door links no write.
@@ -32,17 +29,17 @@ fn open_reader() -> Arc<dyn KernelRead> {
 }
 
 /// Where copies live for an environment, and how its keychain is reached.
-pub(super) struct Placement {
-    pub(super) choice: String,
-    pub(super) tier: Tier,
+pub struct Placement {
+    pub choice: String,
+    pub tier: Tier,
     /// A digest of the backend choice and the D-Bus address.
-    pub(super) reached: String,
+    pub reached: String,
     /// The same, as builds up to 0.1 wrote it into a copy's name.
-    pub(super) legacy: String,
+    pub legacy: String,
 }
 
 impl Placement {
-    pub(super) fn of(env: &dyn Environment) -> Placement {
+    pub fn of(env: &dyn Environment) -> Placement {
         let choice = env
             .var("AWS_MFA_PROC_KEYCHAIN")
             .unwrap_or_else(|| "auto".into());
@@ -74,14 +71,14 @@ impl Placement {
 
 /// The read side of the cache, without the keychain: all the front door needs. It
 /// holds the kernel keyring as [`KernelRead`], so nothing it links can write a key.
-pub(crate) struct Copies {
-    pub(super) kernel: Arc<dyn KernelRead>,
-    pub(super) tier: Tier,
-    pub(super) reached: String,
+pub struct Copies {
+    pub kernel: Arc<dyn KernelRead>,
+    pub tier: Tier,
+    pub reached: String,
 }
 
 impl Copies {
-    pub(crate) fn open(env: &dyn Environment) -> Copies {
+    pub fn open(env: &dyn Environment) -> Copies {
         let place = Placement::of(env);
         Copies {
             kernel: open_reader(),
@@ -92,7 +89,7 @@ impl Copies {
 
     /// The front door's only question: a fresh record of `target`'s credentials in the
     /// kernel keyring? Never connects to the keychain.
-    pub(crate) fn fresh(&self, target: &Target, now: DateTime<Utc>) -> Option<SessionCredentials> {
+    pub fn fresh(&self, target: &Target, now: DateTime<Utc>) -> Option<SessionCredentials> {
         read_copy(
             &*self.kernel,
             &self.tier,
@@ -104,14 +101,14 @@ impl Copies {
 }
 
 /// The instance ID the kernel remembers for the keychain reached as `reached`.
-pub(super) fn remembered(kernel: &dyn KernelRead, reached: &str) -> Option<String> {
+pub fn remembered(kernel: &dyn KernelRead, reached: &str) -> Option<String> {
     let bytes = kernel.read(&format!("{REMEMBERED_PREFIX}{reached}"))?;
     let id = std::str::from_utf8(&bytes).ok()?;
     is_instance_id(id).then(|| id.to_string())
 }
 
 /// `aws-mfa-proc:RUNTIME:IDENTITY:SESSION:ITEM`, each a short digest.
-pub(super) fn copy_name(runtime: &str, instance: &str, target: &Target) -> String {
+pub fn copy_name(runtime: &str, instance: &str, target: &Target) -> String {
     let mfa = target.mfa();
     let [source, session] = identity_parts(instance, &mfa.keys, &mfa.mfa_serial);
     let item = short(&item(target));
@@ -119,7 +116,7 @@ pub(super) fn copy_name(runtime: &str, instance: &str, target: &Target) -> Strin
 }
 
 /// `target`'s record in the kernel keyring, as `tier` keeps it, fresh or not.
-pub(super) fn read_copy(
+pub fn read_copy(
     kernel: &dyn KernelRead,
     tier: &Tier,
     instance: impl FnOnce() -> Option<String>,
@@ -134,4 +131,52 @@ pub(super) fn read_copy(
         Tier::Off => return None,
     };
     record::decode(&bytes).ok()
+}
+
+/// At least `margin` ([`Target::margin`]) left at `now`.
+pub fn fresh_at(
+    session: &SessionCredentials,
+    now: DateTime<Utc>,
+    margin: std::time::Duration,
+) -> bool {
+    session
+        .remaining(now)
+        .to_std()
+        .is_ok_and(|left| left >= margin)
+}
+
+/// A cached session made from other keys than the profile's current ones is not ours.
+pub fn belongs_to(session: &SessionCredentials, keys: &KeySource) -> bool {
+    match keys {
+        KeySource::SharedProfile { keys, .. } => session.source_access_key_id == keys.access_key_id,
+        KeySource::Keychain(_) | KeySource::SignIn { .. } => true,
+    }
+}
+
+/// The digests that name the long-term identity and the MFA session of a copy: both
+/// within one keychain (the same key name in another keychain is another identity).
+pub fn identity_parts(instance: &str, source: &KeySource, mfa_serial: &str) -> [String; 2] {
+    let source = format!("{instance}\0{}", source.id());
+    [short(&source), short(&format!("{source}\0{mfa_serial}"))]
+}
+
+/// The prefix of every kernel key this program makes.
+pub const COPY_PREFIX: &str = "aws-mfa-proc:";
+/// The keyutils backend's items: the keychain itself, in the kernel keyring.
+pub const STORE_PREFIX: &str = "aws-mfa-proc:store:";
+/// The kernel key remembering the instance ID of the keychain reached one way.
+pub const REMEMBERED_PREFIX: &str = "aws-mfa-proc:keychain:";
+
+pub fn is_instance_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Where the front door finds records without the keychain.
+#[derive(Clone)]
+pub enum Tier {
+    /// Copies in front of the keychain, made from this runtime directory (a digest).
+    Copies(String),
+    /// The keyutils backend's own items.
+    Store,
+    Off,
 }

@@ -13,7 +13,7 @@ use super::rules::check_profile_name;
 use crate::system::Environment;
 
 /// The profile names in the config or credentials file the environment points at.
-pub(crate) fn profile_names(env: &dyn Environment, kind: FileKind) -> Vec<String> {
+pub fn profile_names(env: &dyn Environment, kind: FileKind) -> Vec<String> {
     let paths = Paths::locate(env);
     let path = match kind {
         FileKind::Config => &paths.config,
@@ -25,7 +25,7 @@ pub(crate) fn profile_names(env: &dyn Environment, kind: FileKind) -> Vec<String
 }
 
 /// The profile names in a file's text.
-pub(crate) fn names_in(text: &str, kind: FileKind) -> Vec<String> {
+pub fn names_in(text: &str, kind: FileKind) -> Vec<String> {
     let mut names: Vec<String> = text
         .lines()
         .filter_map(|line| header_name(line, kind))

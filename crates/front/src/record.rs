@@ -11,13 +11,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use super::Damage;
 use crate::credentials::Checked;
 
-pub(crate) const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 
 /// A record from bytes.
-pub(crate) fn decode<T: DeserializeOwned + Checked>(bytes: &[u8]) -> Result<T, Damage> {
+pub fn decode<T: DeserializeOwned + Checked>(bytes: &[u8]) -> Result<T, Damage> {
     #[derive(serde::Deserialize)]
     struct Versioned {
         #[serde(rename = "Version")]
@@ -34,7 +33,7 @@ pub(crate) fn decode<T: DeserializeOwned + Checked>(bytes: &[u8]) -> Result<T, D
 }
 
 /// A record's bytes, with its version, in a buffer that is zeroed when dropped.
-pub(crate) fn encode<T: Serialize>(record: &T) -> Zeroizing<Vec<u8>> {
+pub fn encode<T: Serialize>(record: &T) -> Zeroizing<Vec<u8>> {
     #[derive(Serialize)]
     struct Versioned<'a, T> {
         #[serde(rename = "Version")]
@@ -52,4 +51,23 @@ pub(crate) fn encode<T: Serialize>(record: &T) -> Zeroizing<Vec<u8>> {
     )
     .expect("records serialize");
     bytes
+}
+
+/// Why an item that exists cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Damage {
+    #[error("not written by aws-mfa-proc (no frame)")]
+    Unframed,
+    #[error("torn: its parts do not match (an interrupted write)")]
+    Torn,
+    #[error("several items share its name")]
+    Ambiguous,
+    #[error("not a record")]
+    NotARecord,
+    #[error("record version {0}, from another version of aws-mfa-proc")]
+    Version(u32),
+    #[error("a record with bad fields ({0:?})")]
+    BadRecord(serde_json::error::Category),
+    #[error("a record with a malformed value ({0})")]
+    BadValue(&'static str),
 }

@@ -15,7 +15,7 @@
 //!   open is an error (`None`).
 
 /// The words of `line` as `cmd /C` runs it: the program, then its arguments.
-pub(crate) fn cmd_words(line: &str) -> Vec<String> {
+pub fn cmd_words(line: &str) -> Vec<String> {
     let command = first_command(line);
     let rest = command.trim_start_matches([' ', '\t']);
     let mut program = String::new();
@@ -112,7 +112,7 @@ fn c_runtime_args(text: &str) -> Vec<String> {
 
 /// The words of `line` as botocore splits it on Windows; `None` where it raises (a
 /// quote left open).
-pub(crate) fn botocore_words(line: &str) -> Option<Vec<String>> {
+pub fn botocore_words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut quoted = false;
@@ -160,7 +160,7 @@ pub(crate) fn botocore_words(line: &str) -> Option<Vec<String>> {
 
 /// Where botocore reads `line` differently from `cmd /C`: one sentence saying how, or
 /// `None` where they agree.
-pub(crate) fn botocore_differs(line: &str) -> Option<String> {
+pub fn botocore_differs(line: &str) -> Option<String> {
     let cmd = cmd_words(line);
     let Some(boto) = botocore_words(line) else {
         return Some("botocore (the AWS CLI v1, boto3) refuses it: a quote is left open".into());
@@ -176,7 +176,7 @@ pub(crate) fn botocore_differs(line: &str) -> Option<String> {
 
 /// `word` as one word for `cmd /C` and the C runtime: bare if nothing in it needs
 /// quoting, else in `"…"` with `"` and the backslashes before it escaped.
-pub(crate) fn cmd_quote(word: &str) -> String {
+pub fn cmd_quote(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()

@@ -15,45 +15,45 @@ use crate::secret::Secret;
 
 /// Long-term IAM user keys.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct LongTermKeys {
+pub struct LongTermKeys {
     #[serde(rename = "AccessKeyId")]
-    pub(crate) access_key_id: String,
+    pub access_key_id: String,
     #[serde(rename = "SecretAccessKey")]
-    pub(crate) secret_access_key: Secret<String>,
+    pub secret_access_key: Secret<String>,
     /// While a rotation is under way: the key these replace, which may still exist.
     #[serde(
         rename = "RotatedFrom",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub(crate) rotated_from: Option<String>,
+    pub rotated_from: Option<String>,
 }
 
 /// An MFA session from STS GetSessionToken, or a role session, as cached.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct SessionCredentials {
+pub struct SessionCredentials {
     #[serde(rename = "AccessKeyId")]
-    pub(crate) access_key_id: String,
+    pub access_key_id: String,
     #[serde(rename = "SecretAccessKey")]
-    pub(crate) secret_access_key: Secret<String>,
+    pub secret_access_key: Secret<String>,
     #[serde(rename = "SessionToken")]
-    pub(crate) session_token: Secret<String>,
+    pub session_token: Secret<String>,
     #[serde(rename = "Expiration")]
-    pub(crate) expiration: DateTime<Utc>,
+    pub expiration: DateTime<Utc>,
     /// The long-term access key this session was made from (not a secret).
     #[serde(rename = "SourceAccessKeyId")]
-    pub(crate) source_access_key_id: String,
+    pub source_access_key_id: String,
 }
 
 impl SessionCredentials {
     /// Time left at `now`; negative once expired.
-    pub(crate) fn remaining(&self, now: DateTime<Utc>) -> chrono::Duration {
+    pub fn remaining(&self, now: DateTime<Utc>) -> chrono::Duration {
         self.expiration - now
     }
 }
 
 /// An access key ID: 16 to 128 upper-case letters and digits.
-pub(crate) fn is_access_key_id(id: &str) -> bool {
+pub fn is_access_key_id(id: &str) -> bool {
     (16..=128).contains(&id.len())
         && id
             .bytes()
@@ -61,7 +61,7 @@ pub(crate) fn is_access_key_id(id: &str) -> bool {
 }
 
 /// A secret or a token: 1 to `max` characters of the base64 alphabet.
-pub(crate) fn is_base64ish(value: &str, max: usize) -> bool {
+pub fn is_base64ish(value: &str, max: usize) -> bool {
     (1..=max).contains(&value.len())
         && value
             .bytes()
@@ -85,7 +85,7 @@ fn check_key_pair(id: &str, secret: &Secret<String>) -> Result<(), &'static str>
 
 /// A value whose parts can be checked after it was decoded (from a keychain record, a
 /// kernel copy, or an AWS answer): the one test of what may be printed or written.
-pub(crate) trait Checked {
+pub trait Checked {
     /// Why the decoded values are unusable, if they are.
     fn check(&self) -> Result<(), &'static str>;
 }
@@ -110,7 +110,7 @@ impl Checked for SessionCredentials {
 }
 
 /// RFC 3339 in UTC with `Z` and whole seconds: the one timestamp format every SDK parses.
-pub(crate) fn iso8601(t: DateTime<Utc>) -> String {
+pub fn iso8601(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

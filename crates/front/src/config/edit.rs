@@ -37,7 +37,7 @@ fn header(line: &str) -> Option<(Option<&str>, &str)> {
 /// Which section a line belongs to, as the credentials file (`[NAME]`) or the config
 /// file (`[profile NAME]`, `[default]`) names it.
 #[derive(Clone, Copy)]
-pub(crate) enum In<'a> {
+pub enum In<'a> {
     Credentials(&'a str),
     Config(&'a str),
 }
@@ -65,7 +65,7 @@ fn key(line: &str) -> Option<String> {
 
 /// `text` with the lines of `section` whose key is one of `keys` removed; also how
 /// many were removed. Line ends (`\n`, `\r\n`) of the rest are kept as they were.
-pub(crate) fn remove_keys(text: &str, section: In<'_>, keys: &[&str]) -> (String, usize) {
+pub fn remove_keys(text: &str, section: In<'_>, keys: &[&str]) -> (String, usize) {
     let mut inside = false;
     let mut removed = 0;
     let kept: String = text
@@ -84,7 +84,7 @@ pub(crate) fn remove_keys(text: &str, section: In<'_>, keys: &[&str]) -> (String
 }
 
 /// `text` without the whole of `section` (its header and every line up to the next).
-pub(crate) fn remove_section(text: &str, section: In<'_>) -> String {
+pub fn remove_section(text: &str, section: In<'_>) -> String {
     let mut inside = false;
     text.split_inclusive('\n')
         .filter(|line| {
@@ -97,7 +97,7 @@ pub(crate) fn remove_section(text: &str, section: In<'_>) -> String {
 }
 
 /// `text` with the value of `key` in `section` replaced by `value`.
-pub(crate) fn replace_value(text: &str, section: In<'_>, key_name: &str, value: &str) -> String {
+pub fn replace_value(text: &str, section: In<'_>, key_name: &str, value: &str) -> String {
     let mut inside = false;
     text.split_inclusive('\n')
         .map(|line| {
@@ -117,7 +117,7 @@ pub(crate) fn replace_value(text: &str, section: In<'_>, key_name: &str, value: 
 
 /// `text` with the line of `key_name` in `section` replaced by `lines`, each ended as
 /// that line was; also whether the line was there.
-pub(crate) fn replace_line(
+pub fn replace_line(
     text: &str,
     section: In<'_>,
     key_name: &str,
@@ -149,7 +149,7 @@ pub(crate) fn replace_line(
 }
 
 /// `text` with `section` (whole lines) added at the end, after a blank line.
-pub(crate) fn append(text: &str, section: &str) -> String {
+pub fn append(text: &str, section: &str) -> String {
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
@@ -164,14 +164,14 @@ pub(crate) fn append(text: &str, section: &str) -> String {
 /// What [`write`] did: where the old contents were kept, and the file it really
 /// changed when `path` is a symlink.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Written {
+pub struct Written {
     pub backup: Option<PathBuf>,
     pub real: Option<PathBuf>,
 }
 
 impl Written {
     /// `path` as the person should read it: with its real target when it is a link.
-    pub(crate) fn place(&self, path: &Path) -> String {
+    pub fn place(&self, path: &Path) -> String {
         match &self.real {
             Some(real) => format!(
                 "{} (a link: its target {} was changed, the link kept)",
@@ -206,7 +206,7 @@ fn link_target(path: &Path) -> std::io::Result<Option<PathBuf>> {
 /// Writes `text` over the file at `path` (over its final target, if it is a symlink),
 /// keeping a 0600 backup of the old contents (if there were any) named after `stamp`
 /// beside `path`.
-pub(crate) fn write(path: &Path, text: &str, stamp: &str) -> std::io::Result<Written> {
+pub fn write(path: &Path, text: &str, stamp: &str) -> std::io::Result<Written> {
     let real = link_target(path)?;
     let file = real.as_deref().unwrap_or(path);
     let old = match std::fs::read(file) {

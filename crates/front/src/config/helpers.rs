@@ -25,7 +25,7 @@ use super::{flag_value, runs_us, words};
 
 /// The profiles of both files that run aws-mfa-proc.
 #[derive(Debug, Default)]
-pub(crate) struct Helpers {
+pub struct Helpers {
     /// Their names, sorted, each with whether it runs a bare `aws-mfa-proc` (no
     /// `--profile`).
     pub names: Vec<(String, bool)>,
@@ -97,7 +97,7 @@ impl Helpers {
     }
 
     /// The profile a bare call serves: the only one that runs aws-mfa-proc.
-    pub(crate) fn only(&self) -> Option<&str> {
+    pub fn only(&self) -> Option<&str> {
         match (self.everywhere, self.names.as_slice()) {
             (false, [(one, _)]) => Some(one),
             _ => None,

@@ -11,15 +11,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroize;
 
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret<T: Zeroize>(T);
+pub struct Secret<T: Zeroize>(T);
 
 impl<T: Zeroize> Secret<T> {
-    pub(crate) fn new(value: T) -> Self {
+    pub fn new(value: T) -> Self {
         Secret(value)
     }
 
     /// Reveals the value. Call sites are the audit list of where secrets go.
-    pub(crate) fn expose(&self) -> &T {
+    pub fn expose(&self) -> &T {
         &self.0
     }
 }

@@ -9,7 +9,7 @@ use super::{Config, FileKind, MAX_ROLE_DURATION, flag_value, runs_us};
 
 /// One thing wrong with the layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Finding {
+pub struct Finding {
     /// The profile it is about, if one.
     pub profile: Option<String>,
     /// What is wrong, and what to do about it.
@@ -20,7 +20,7 @@ pub(crate) struct Finding {
 
 impl Config {
     /// Everything wrong with the layout, profile by profile.
-    pub(crate) fn findings(&self) -> Vec<Finding> {
+    pub fn findings(&self) -> Vec<Finding> {
         let mut findings = Vec::new();
         let mut advice = Vec::new();
         let mut found = |profile: Option<&str>, text: String| {
@@ -152,7 +152,7 @@ impl Config {
 
     /// Sections of the config file written `[NAME]` (not `default`, not `profile …` or
     /// another prefixed kind), which the SDKs ignore there.
-    pub(crate) fn unprefixed_sections(&self) -> Vec<String> {
+    pub fn unprefixed_sections(&self) -> Vec<String> {
         self.config_text
             .lines()
             .filter_map(|line| {

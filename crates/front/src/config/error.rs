@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::model::{MFA_PROFILE_KEY, ROLE_ARN_KEY};
 
 #[derive(Clone, Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     #[error(
         "cannot read {path}: {detail}. Fix the path or its permissions, or point {env_var} at a readable file"
     )]
@@ -149,7 +149,7 @@ pub(crate) enum ConfigError {
 
 impl ConfigError {
     /// Whether the message already names a profile.
-    pub(crate) fn names_profile(&self) -> bool {
+    pub fn names_profile(&self) -> bool {
         !matches!(
             self,
             ConfigError::Unreadable { .. }

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use aws_config::profile::Profile;
+use aws_runtime::env_config::section::Profile;
 
 use super::rules::{self, check_profile_name, seconds, truncate};
 use super::{
@@ -29,7 +29,7 @@ impl Config {
     /// The role profiles that chain from the MFA profile `name` (SDK role profiles with
     /// `source_profile = name`, and aws-mfa-proc's own with `aws_mfa_proc_mfa_profile`),
     /// sorted.
-    pub(crate) fn roles_from(&self, name: &str) -> Vec<&str> {
+    pub fn roles_from(&self, name: &str) -> Vec<&str> {
         let mut names: Vec<&str> = self
             .profiles
             .profiles()

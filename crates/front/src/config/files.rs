@@ -16,13 +16,13 @@ use crate::system::Environment;
 
 /// The two files' paths.
 #[derive(Clone, Debug)]
-pub(crate) struct Paths {
+pub struct Paths {
     pub config: PathBuf,
     pub credentials: PathBuf,
 }
 
 impl Paths {
-    pub(crate) fn locate(env: &dyn Environment) -> Paths {
+    pub fn locate(env: &dyn Environment) -> Paths {
         let home = env.var("HOME").or_else(|| env.var("USERPROFILE"));
         let locate = |var: &str, default: &str| -> PathBuf {
             let raw = env.var(var).unwrap_or_else(|| default.to_string());
@@ -39,7 +39,7 @@ impl Paths {
 }
 
 /// The variable that points at a file, for error messages.
-pub(crate) fn variable_for(kind: FileKind) -> &'static str {
+pub fn variable_for(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Config => "AWS_CONFIG_FILE",
         FileKind::Credentials => "AWS_SHARED_CREDENTIALS_FILE",
@@ -47,14 +47,14 @@ pub(crate) fn variable_for(kind: FileKind) -> &'static str {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FileKind {
+pub enum FileKind {
     Config,
     Credentials,
 }
 
 /// Opens `path` if it is a regular file, with its length; `Ok(None)` if it does not
 /// exist.
-pub(crate) fn open_regular(path: &Path) -> Result<Option<(File, u64)>, std::io::Error> {
+pub fn open_regular(path: &Path) -> Result<Option<(File, u64)>, std::io::Error> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -71,7 +71,7 @@ pub(crate) fn open_regular(path: &Path) -> Result<Option<(File, u64)>, std::io::
 }
 
 /// The whole text of a config or credentials file; empty if it does not exist.
-pub(crate) fn read_text(path: &Path, kind: FileKind) -> Result<String, ConfigError> {
+pub fn read_text(path: &Path, kind: FileKind) -> Result<String, ConfigError> {
     use std::io::Read;
     let unreadable = |e: std::io::Error| ConfigError::Unreadable {
         path: path.to_path_buf(),

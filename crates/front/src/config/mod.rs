@@ -14,7 +14,8 @@
 //! - [`names`]: the profile names of a file, for shell completion.
 //!
 //! Invariants:
-//! - the text is parsed by `aws_config::profile::load`, never by a parser of our own
+//! - the text is parsed by the SDK's own parser (`aws_runtime::env_config`, which
+//!   `aws_config::profile::load` wraps), never by a parser of our own
 //!   (the fast loader only chooses which sections to hand it);
 //! - every setting is validated here, so the rest of the program handles only good values;
 //! - a file that holds one section twice (`[profile x]` and `[profile  x]`, or the same
@@ -23,13 +24,13 @@
 //! - nothing here touches the network, the keychain or the terminal.
 
 mod command_line;
-pub(crate) mod edit;
+pub mod edit;
 mod error;
-pub(crate) mod fast;
+pub mod fast;
 mod files;
 mod helpers;
 mod lines;
-pub(crate) mod lint;
+pub mod lint;
 mod model;
 mod names;
 mod roles;
@@ -41,17 +42,18 @@ mod windows_line;
 use std::borrow::Cow;
 use std::path::Path;
 
-use aws_config::profile::{Profile, ProfileSet};
+use aws_runtime::env_config::error::EnvConfigFileLoadError;
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_runtime::env_config::section::{EnvConfigSections as ProfileSet, Profile};
 use aws_types::os_shim_internal::{Env, Fs};
 
-pub(crate) use command_line::{command_words, flag_value, quote, runs_us, words};
-pub(crate) use error::ConfigError;
-pub(crate) use files::{FileKind, Paths};
-pub(crate) use model::*;
-pub(crate) use names::profile_names;
-pub(crate) use rules::{check_mfa_serial, env_endpoint, is_region};
-pub(crate) use windows_line::botocore_differs;
+pub use command_line::{command_words, flag_value, quote, runs_us, words};
+pub use error::ConfigError;
+pub use files::{FileKind, Paths};
+pub use model::*;
+pub use names::profile_names;
+pub use rules::{check_mfa_serial, env_endpoint, is_region};
+pub use windows_line::botocore_differs;
 
 use crate::credentials::LongTermKeys;
 use crate::secret::Secret;
@@ -60,7 +62,7 @@ use helpers::Helpers;
 use rules::{check_profile_name, seconds, truncate};
 
 /// The parsed config and credentials files.
-pub(crate) struct Config {
+pub struct Config {
     profiles: ProfileSet,
     paths: Paths,
     /// The config file's text: headers the SDK ignores (`[mfa]`) are found in it.
@@ -70,7 +72,7 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub(crate) fn load(env: &dyn Environment) -> Result<Config, ConfigError> {
+    pub fn load(env: &dyn Environment) -> Result<Config, ConfigError> {
         let paths = Paths::locate(env);
         let config_text = files::read_text(&paths.config, FileKind::Config)?;
         let credentials_text = files::read_text(&paths.credentials, FileKind::Credentials)?;
@@ -78,7 +80,7 @@ impl Config {
     }
 
     /// Parses the two files' text; `load` without the file system.
-    pub(crate) fn parse(
+    pub fn parse(
         paths: Paths,
         config_text: String,
         credentials_text: &str,
@@ -122,12 +124,12 @@ impl Config {
         })
     }
 
-    pub(crate) fn config_path(&self) -> &Path {
+    pub fn config_path(&self) -> &Path {
         &self.paths.config
     }
 
     /// Profiles whose `credential_process` runs aws-mfa-proc, sorted.
-    pub(crate) fn helper_profiles(&self) -> Vec<&str> {
+    pub fn helper_profiles(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self
             .profiles
             .profiles()
@@ -144,7 +146,7 @@ impl Config {
 
     /// The profile to serve: the one named, or else the only one that runs aws-mfa-proc,
     /// counted as every client counts them ([`helpers`]).
-    pub(crate) fn choose_profile(&self, named: Option<&str>) -> Result<String, ConfigError> {
+    pub fn choose_profile(&self, named: Option<&str>) -> Result<String, ConfigError> {
         if let Some(name) = named {
             return Ok(name.to_string());
         }
@@ -170,7 +172,7 @@ impl Config {
     /// What `profile` asks for: its MFA session, or a role assumed with one.
     /// `source_profile` is the `--source-profile` given on the command line; without
     /// it, the one on the profile's credential_process line counts.
-    pub(crate) fn target(
+    pub fn target(
         &self,
         env: &dyn Environment,
         profile: &str,
@@ -187,7 +189,7 @@ impl Config {
     }
 
     /// Validated settings of the MFA profile `profile`.
-    pub(crate) fn settings(
+    pub fn settings(
         &self,
         env: &dyn Environment,
         profile: &str,
@@ -321,14 +323,14 @@ impl Config {
     }
 
     /// Every profile name of both files, sorted.
-    pub(crate) fn profile_names(&self) -> Vec<&str> {
+    pub fn profile_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.profiles.profiles().collect();
         names.sort_unstable();
         names
     }
 
     /// `profile`'s static keys in either file: access key ID, secret, session token.
-    pub(crate) fn static_key_lines(
+    pub fn static_key_lines(
         &self,
         profile: &str,
     ) -> (Option<String>, Option<String>, Option<String>) {
@@ -346,19 +348,19 @@ impl Config {
     }
 
     /// `key` in `profile`, as written.
-    pub(crate) fn value(&self, profile: &str, key: &str) -> Option<&str> {
+    pub fn value(&self, profile: &str, key: &str) -> Option<&str> {
         self.profiles.get_profile(profile)?.get(key)
     }
 
     /// `profile`'s credential_process line, if it has one.
-    pub(crate) fn credential_process(&self, profile: &str) -> Option<&str> {
+    pub fn credential_process(&self, profile: &str) -> Option<&str> {
         self.profiles
             .get_profile(profile)?
             .get("credential_process")
     }
 
     /// The `--profile` that `profile`'s credential_process line asks for, if any.
-    pub(crate) fn served_profile(&self, profile: &str) -> Option<String> {
+    pub fn served_profile(&self, profile: &str) -> Option<String> {
         let line = self
             .profiles
             .get_profile(profile)?
@@ -367,7 +369,7 @@ impl Config {
     }
 
     /// The first key in `profile` that makes SDKs use it instead of running us.
-    pub(crate) fn shadowing_key(&self, profile: &str) -> Option<&'static str> {
+    pub fn shadowing_key(&self, profile: &str) -> Option<&'static str> {
         let section = self.profiles.get_profile(profile)?;
         rules::SHADOWING_KEYS
             .iter()
@@ -382,7 +384,7 @@ impl Config {
     }
 
     /// Does the config file have a `[NAME]` header, which the SDKs ignore there?
-    pub(crate) fn has_unprefixed_section(&self, name: &str) -> bool {
+    pub fn has_unprefixed_section(&self, name: &str) -> bool {
         let header = format!("[{name}]");
         name != "default" && self.config_text.lines().any(|l| l.trim() == header)
     }
@@ -467,7 +469,12 @@ fn parse(files: &[(EnvConfigFileKind, &str)]) -> Result<ProfileSet, String> {
         })
         .build();
     let (fs, env) = (Fs::real(), Env::real());
-    let load = aws_config::profile::load(&fs, &env, &files, Some(Cow::Borrowed("default")));
+    // As `aws_config::profile::load` does, with "default" as the selected profile.
+    let load = async {
+        let mut source = aws_runtime::env_config::source::load(&env, &fs, &files).await?;
+        source.profile = Cow::Borrowed("default");
+        Ok::<_, EnvConfigFileLoadError>(ProfileSet::parse(source)?)
+    };
     match now_or_never(load) {
         Some(Ok(profiles)) => Ok(profiles),
         // The SDK's message spans lines and names no file: make it one line.

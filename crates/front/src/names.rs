@@ -35,25 +35,25 @@
 //!   [`super::Cache`], and revoked with the others (`logout`, `remove`).
 
 use crate::config::{KeySource, MAX_ROLE_DURATION, RoleSettings, Target};
-use crate::runtime::hex_digest;
+use crate::digest::hex_digest;
 
 /// Item name of the long-term keys stored with `aws-mfa-proc add NAME`.
-pub(crate) fn keys_item(name: &str) -> String {
+pub fn keys_item(name: &str) -> String {
     format!("v1:keys:{name}")
 }
 
 /// Item name of the AWS Sign-In session (refresh token, DPoP key) of profile `profile`.
-pub(crate) fn signin_item(profile: &str) -> String {
+pub fn signin_item(profile: &str) -> String {
     format!("v1:signin:{profile}")
 }
 
 /// Item name of the MFA session of one long-term identity and MFA device.
-pub(crate) fn session_item(source: &KeySource, mfa_serial: &str) -> String {
+pub fn session_item(source: &KeySource, mfa_serial: &str) -> String {
     format!("v1:session:{}:{mfa_serial}", source.id())
 }
 
 /// The keychain item that caches what `target` asks for.
-pub(crate) fn item(target: &Target) -> String {
+pub fn item(target: &Target) -> String {
     match target {
         Target::Session(s) => session_item(&s.keys, &s.mfa_serial),
         Target::Role(r) if is_default(r) => role_base(r),
@@ -63,7 +63,7 @@ pub(crate) fn item(target: &Target) -> String {
 
 /// Every name `target`'s credentials may be cached under: [`item`], then the name an
 /// older build gave them, if another.
-pub(crate) fn items(target: &Target) -> Vec<String> {
+pub fn items(target: &Target) -> Vec<String> {
     let mut names = vec![item(target)];
     names.extend(legacy_role_item(target).filter(|old| *old != names[0]));
     names
@@ -71,7 +71,7 @@ pub(crate) fn items(target: &Target) -> Vec<String> {
 
 /// The name builds up to 0.1 gave a role item with other than the default settings,
 /// from their `Debug` output; kept only to find such items again.
-pub(crate) fn legacy_role_item(target: &Target) -> Option<String> {
+pub fn legacy_role_item(target: &Target) -> Option<String> {
     let Target::Role(r) = target else {
         return None;
     };
@@ -123,7 +123,7 @@ fn canonical(r: &RoleSettings) -> String {
 }
 
 /// The first 12 hex digits of the SHA-256 of `text`.
-pub(super) fn short(text: &str) -> String {
+pub fn short(text: &str) -> String {
     hex_digest(text.as_bytes())[..12].to_string()
 }
 

@@ -18,7 +18,7 @@ use super::windows_line::{cmd_quote, cmd_words};
 
 /// The rules the SDKs split a `credential_process` line with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shell {
+pub enum Shell {
     /// `sh -c` and `shlex` (Unix).
     Posix,
     /// `cmd /C` (Windows).
@@ -27,7 +27,7 @@ pub(crate) enum Shell {
 
 impl Shell {
     /// The rules of the platform this binary runs on.
-    pub(crate) const HERE: Shell = if cfg!(windows) {
+    pub const HERE: Shell = if cfg!(windows) {
         Shell::Cmd
     } else {
         Shell::Posix
@@ -39,7 +39,7 @@ const PROGRAMS: [&str; 2] = ["aws-mfa-proc", "aws-mfa-proc-full"];
 
 /// The words of a `credential_process` line under `shell`'s rules, or `None` if it
 /// runs nothing.
-pub(crate) fn command_words_as(shell: Shell, line: &str) -> Option<Vec<String>> {
+pub fn command_words_as(shell: Shell, line: &str) -> Option<Vec<String>> {
     match shell {
         Shell::Posix => words(line),
         Shell::Cmd => Some(cmd_words(line)),
@@ -47,12 +47,12 @@ pub(crate) fn command_words_as(shell: Shell, line: &str) -> Option<Vec<String>> 
 }
 
 /// The words of a `credential_process` line as this platform's SDKs read it.
-pub(crate) fn command_words(line: &str) -> Option<Vec<String>> {
+pub fn command_words(line: &str) -> Option<Vec<String>> {
     command_words_as(Shell::HERE, line)
 }
 
 /// `word` as one word of a command line under `shell`'s rules.
-pub(crate) fn quote_as(shell: Shell, word: &str) -> String {
+pub fn quote_as(shell: Shell, word: &str) -> String {
     match shell {
         Shell::Posix
             if !word.is_empty()
@@ -68,12 +68,12 @@ pub(crate) fn quote_as(shell: Shell, word: &str) -> String {
 }
 
 /// `word` as one word of a command line for this platform's SDKs.
-pub(crate) fn quote(word: &str) -> String {
+pub fn quote(word: &str) -> String {
     quote_as(Shell::HERE, word)
 }
 
 /// The words of `line` under POSIX shell rules, or `None` if a quote is left open.
-pub(crate) fn words(line: &str) -> Option<Vec<String>> {
+pub fn words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = line.chars();
@@ -125,11 +125,11 @@ pub(crate) fn words(line: &str) -> Option<Vec<String>> {
 /// Does this command line run aws-mfa-proc? (A line without quotes, escapes or
 /// variables that does not hold the name is ruled out without splitting it: configs
 /// hold thousands of other programs' lines.)
-pub(crate) fn runs_us(line: &str) -> bool {
+pub fn runs_us(line: &str) -> bool {
     runs_us_as(Shell::HERE, line)
 }
 
-pub(crate) fn runs_us_as(shell: Shell, line: &str) -> bool {
+pub fn runs_us_as(shell: Shell, line: &str) -> bool {
     let plain = !line
         .bytes()
         .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'^' | b'%'));
@@ -170,7 +170,7 @@ fn is_us(shell: Shell, program: &str) -> bool {
 
 /// The value of `--FLAG X` or `--FLAG=X` among the arguments of a command line that
 /// runs aws-mfa-proc.
-pub(crate) fn flag_value(line: &str, flag: &str) -> Option<String> {
+pub fn flag_value(line: &str, flag: &str) -> Option<String> {
     flag_value_as(Shell::HERE, line, flag)
 }
 

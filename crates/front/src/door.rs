@@ -20,12 +20,15 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cache::Copies;
 use crate::config::fast;
+use crate::copies::Copies;
 use crate::output;
 use crate::system::{Clock, Environment, ProcessEnv, SystemClock};
 
 const FULL: &str = "aws-mfa-proc-full";
+/// Set when a shell asks for completions (clap_complete's variable): the full
+/// program's job.
+pub const COMPLETE_VAR: &str = "_AWS_MFA_PROC_COMPLETE";
 
 /// The front door's `main`.
 pub fn main() -> ExitCode {
@@ -59,7 +62,7 @@ fn serve(
     out_is_terminal: bool,
 ) -> bool {
     // Diagnostics, or a shell asking for completions: the full program's job.
-    if env.var("AWS_MFA_PROC_LOG").is_some() || env.var(crate::complete::VAR).is_some() {
+    if env.var("AWS_MFA_PROC_LOG").is_some() || env.var(COMPLETE_VAR).is_some() {
         return false;
     }
     let target = match profile_arguments(args) {
@@ -80,7 +83,7 @@ fn serve(
 }
 
 /// `--profile NAME` (or `--profile=NAME`), `--source-profile SRC`, or neither; nothing else.
-pub(crate) fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Option<String>)> {
+pub fn profile_arguments(args: &[OsString]) -> Option<(Option<String>, Option<String>)> {
     let mut profile = None;
     let mut source = None;
     let mut words = args.iter().map(|a| a.to_str());
@@ -144,18 +147,23 @@ fn missing(full: &std::io::Result<std::path::PathBuf>, error: &std::io::Error) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::Cache;
+    use std::sync::Arc;
+
     use crate::config::{Config, Paths, Target};
+    use crate::copies::{REMEMBERED_PREFIX, Tier, copy_name};
     use crate::credentials::SessionCredentials;
     use crate::kernel::MemoryKernel;
+    use crate::record;
     use crate::secret::Secret;
     use crate::system::{FakeEnv, FixedClock};
 
     const CONFIG: &str = "[profile mfa]\ncredential_process = \"/opt/My Tools/aws-mfa-proc\"\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n";
+    const INSTANCE: &str = "0123456789abcdef0123456789abcdef";
 
-    /// A config file, and a cache holding a kernel copy of `mfa`'s session that
-    /// expires in `left`.
-    fn world(left: chrono::Duration) -> (tempfile::TempDir, FakeEnv, Cache, FixedClock) {
+    /// A config file, and a kernel copy of `mfa`'s session that expires in `left`,
+    /// named as the full program names it (`aws_mfa_proc::cache`'s tests hold that the
+    /// copies it writes are the ones read here).
+    fn world(left: chrono::Duration) -> (tempfile::TempDir, FakeEnv, Copies, FixedClock) {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("config");
         std::fs::write(&config, CONFIG).unwrap();
@@ -166,7 +174,6 @@ mod tests {
                 dir.path().join("none").to_str().unwrap(),
             );
         let clock = FixedClock::new();
-        let cache = Cache::memory(Box::new(MemoryKernel::default()));
         let paths = Paths::locate(&env);
         let target: Target = Config::parse(paths, CONFIG.into(), "")
             .unwrap()
@@ -179,8 +186,23 @@ mod tests {
             expiration: clock.now() + left,
             source_access_key_id: "AKIAEXAMPLE00001".into(),
         };
-        cache.store(&target, &session, clock.now()).unwrap();
-        (dir, env, cache, clock)
+        let kernel = MemoryKernel::default();
+        let mut keys = kernel.keys.lock().unwrap();
+        keys.insert(
+            format!("{REMEMBERED_PREFIX}reached"),
+            (INSTANCE.into(), None),
+        );
+        keys.insert(
+            copy_name("runtime", INSTANCE, &target),
+            (record::encode(&session).to_vec(), None),
+        );
+        drop(keys);
+        let copies = Copies {
+            kernel: Arc::new(kernel),
+            tier: Tier::Copies("runtime".into()),
+            reached: "reached".into(),
+        };
+        (dir, env, copies, clock)
     }
 
     #[test]
@@ -195,16 +217,9 @@ mod tests {
             (&["--profile", "mfa", "-v"], 60, false, false),
         ];
         for (words, minutes, terminal, served) in cases {
-            let (_dir, env, cache, clock) = world(chrono::Duration::minutes(*minutes));
+            let (_dir, env, copies, clock) = world(chrono::Duration::minutes(*minutes));
             let mut out = Vec::new();
-            let answered = serve(
-                &args(words),
-                &env,
-                &clock,
-                &cache.copies(),
-                &mut out,
-                *terminal,
-            );
+            let answered = serve(&args(words), &env, &clock, &copies, &mut out, *terminal);
             assert_eq!(answered, *served, "{words:?} {minutes} min");
             assert_eq!(out.is_empty(), !served, "{words:?}");
             if *served {
@@ -216,18 +231,11 @@ mod tests {
 
     #[test]
     fn a_shell_asking_for_completions_is_handed_over_and_never_sees_credentials() {
-        let (_dir, env, cache, clock) = world(chrono::Duration::minutes(60));
-        let env = env.with(crate::complete::VAR, "bash");
+        let (_dir, env, copies, clock) = world(chrono::Duration::minutes(60));
+        let env = env.with(COMPLETE_VAR, "bash");
         for words in [&[][..], &["--profile", "mfa"]] {
             let mut out = Vec::new();
-            assert!(!serve(
-                &args(words),
-                &env,
-                &clock,
-                &cache.copies(),
-                &mut out,
-                false
-            ));
+            assert!(!serve(&args(words), &env, &clock, &copies, &mut out, false));
             assert!(out.is_empty(), "{words:?}");
         }
     }

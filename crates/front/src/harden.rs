@@ -12,7 +12,7 @@ static USER_CORE_LIMIT: std::sync::OnceLock<rustix::process::Rlimit> = std::sync
 
 /// Makes this process non-dumpable and its core limit 0. Best effort: a failure (a
 /// sandbox that forbids prctl) leaves the process as it was.
-pub(crate) fn process() {
+pub fn process() {
     #[cfg(target_os = "linux")]
     {
         use rustix::process::{DumpableBehavior, Resource, Rlimit, getrlimit, setrlimit};
@@ -30,7 +30,7 @@ pub(crate) fn process() {
 }
 
 /// Gives the core limit back before running the user's own program (`exec`).
-pub(crate) fn restore_core_limit() {
+pub fn restore_core_limit() {
     #[cfg(target_os = "linux")]
     if let Some(limit) = USER_CORE_LIMIT.get() {
         let _ = rustix::process::setrlimit(rustix::process::Resource::Core, *limit);

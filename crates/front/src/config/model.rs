@@ -9,54 +9,53 @@ use std::time::Duration;
 use crate::credentials::LongTermKeys;
 
 /// Session length for GetSessionToken, in seconds.
-pub(crate) const DURATION_KEY: &str = "aws_mfa_proc_session_duration";
+pub const DURATION_KEY: &str = "aws_mfa_proc_session_duration";
 /// Default session length: 12 hours, STS's own default.
-pub(crate) const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
+pub const DEFAULT_DURATION: Duration = Duration::from_secs(12 * 3600);
 /// Never hand out credentials with less than this left: botocore refreshes at 15 minutes.
-pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
 /// Sign-In credentials last at most 15 minutes, so the 15-minute margin cannot apply:
 /// never hand them out with less than 5 minutes left, the point at which AWS's own CLI
 /// (`LoginCredentialFetcher`) and Rust SDK (`login`, `REFRESH_BUFFER_TIME`) refresh
 /// them. botocore then re-runs the helper on each use (cheap: a front-door hit), JS v3
 /// refreshes at 5 minutes, Go only once expired.
-pub(crate) const SIGNIN_MARGIN: Duration = Duration::from_secs(5 * 60);
+pub const SIGNIN_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// On a helper profile: where its credentials come from (`sign-in`, or TOTP codes if
 /// absent).
-pub(crate) const SOURCE_KEY: &str = "aws_mfa_proc_source";
+pub const SOURCE_KEY: &str = "aws_mfa_proc_source";
 /// [`SOURCE_KEY`]'s value for AWS Sign-In (`aws login`) sessions.
-pub(crate) const SIGN_IN: &str = "sign-in";
+pub const SIGN_IN: &str = "sign-in";
 /// The shortest session worth having: usable for at least 15 minutes past the margin.
-pub(crate) const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 15 * 60);
+pub const MIN_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 15 * 60);
 /// STS's ceiling for IAM users.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(129_600);
-pub(crate) const DEFAULT_REGION: &str = "us-east-1";
+pub const MAX_DURATION: Duration = Duration::from_secs(129_600);
+pub const DEFAULT_REGION: &str = "us-east-1";
 /// On a profile that has aws-mfa-proc assume a role itself: the role to assume...
-pub(crate) const ROLE_ARN_KEY: &str = "aws_mfa_proc_role_arn";
+pub const ROLE_ARN_KEY: &str = "aws_mfa_proc_role_arn";
 /// ...the profile whose MFA session assumes it...
-pub(crate) const MFA_PROFILE_KEY: &str = "aws_mfa_proc_mfa_profile";
+pub const MFA_PROFILE_KEY: &str = "aws_mfa_proc_mfa_profile";
 /// ...and the role session length in seconds.
-pub(crate) const ROLE_DURATION_KEY: &str = "aws_mfa_proc_role_duration";
+pub const ROLE_DURATION_KEY: &str = "aws_mfa_proc_role_duration";
 /// AWS caps a role session assumed with MFA-session credentials (role chaining) at 1 h.
-pub(crate) const MAX_ROLE_DURATION: Duration = Duration::from_secs(3600);
+pub const MAX_ROLE_DURATION: Duration = Duration::from_secs(3600);
 /// STS's floor for AssumeRole; it also leaves 0 minutes past the refresh margin, so
 /// a role session must be longer.
-pub(crate) const MIN_ROLE_DURATION: Duration =
-    Duration::from_secs(REFRESH_MARGIN.as_secs() + 5 * 60);
+pub const MIN_ROLE_DURATION: Duration = Duration::from_secs(REFRESH_MARGIN.as_secs() + 5 * 60);
 
 /// In the helper profile: a command whose trimmed stdout is the code (as aws-vault).
-pub(crate) const MFA_PROCESS_KEY: &str = "mfa_process";
+pub const MFA_PROCESS_KEY: &str = "mfa_process";
 /// In the helper profile: which prompt asks for the code (`AWS_MFA_PROC_PROMPT` wins).
-pub(crate) const PROMPT_KEY: &str = "aws_mfa_proc_prompt";
+pub const PROMPT_KEY: &str = "aws_mfa_proc_prompt";
 /// In the helper profile: the YubiKey OATH account that holds the code.
-pub(crate) const YKMAN_ACCOUNT_KEY: &str = "aws_mfa_proc_ykman_account";
+pub const YKMAN_ACCOUNT_KEY: &str = "aws_mfa_proc_ykman_account";
 
 /// In a role profile: a sign-in endpoint other than the partition's (a private
 /// partition); `AWS_MFA_PROC_SIGNIN_ENDPOINT` may then name its host too.
-pub(crate) const SIGNIN_ENDPOINT_KEY: &str = "aws_mfa_proc_signin_endpoint";
+pub const SIGNIN_ENDPOINT_KEY: &str = "aws_mfa_proc_signin_endpoint";
 
 /// A way to ask for a code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Driver {
+pub enum Driver {
     Terminal,
     Zenity,
     Kdialog,
@@ -66,7 +65,7 @@ pub(crate) enum Driver {
 }
 
 impl Driver {
-    pub(crate) const ALL: [Driver; 6] = [
+    pub const ALL: [Driver; 6] = [
         Driver::Terminal,
         Driver::Zenity,
         Driver::Kdialog,
@@ -75,7 +74,7 @@ impl Driver {
         Driver::Ykman,
     ];
 
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Driver::Terminal => "terminal",
             Driver::Zenity => "zenity",
@@ -86,25 +85,25 @@ impl Driver {
         }
     }
 
-    pub(crate) fn parse(name: &str) -> Option<Driver> {
+    pub fn parse(name: &str) -> Option<Driver> {
         Driver::ALL.into_iter().find(|d| d.name() == name.trim())
     }
 }
 
 /// Where the MFA code of a helper profile comes from.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct CodeSettings {
+pub struct CodeSettings {
     /// `mfa_process`: wins over every prompt.
-    pub(crate) mfa_process: Option<String>,
+    pub mfa_process: Option<String>,
     /// `aws_mfa_proc_prompt`; without it, and without `AWS_MFA_PROC_PROMPT`: auto.
-    pub(crate) prompt: Option<Driver>,
+    pub prompt: Option<Driver>,
     /// `aws_mfa_proc_ykman_account`.
-    pub(crate) ykman_account: Option<String>,
+    pub ykman_account: Option<String>,
 }
 
 /// Where a profile's long-term keys come from.
 #[derive(Clone, Debug)]
-pub(crate) enum KeySource {
+pub enum KeySource {
     /// Stored with `aws-mfa-proc add NAME`, under this name.
     Keychain(String),
     /// Static keys of another profile in the shared credentials file (`--source-profile`).
@@ -120,7 +119,7 @@ pub(crate) enum KeySource {
 
 impl KeySource {
     /// Stable, non-secret name of the long-term identity, used in keychain item names.
-    pub(crate) fn id(&self) -> String {
+    pub fn id(&self) -> String {
         match self {
             KeySource::Keychain(name) => format!("keychain/{name}"),
             KeySource::SharedProfile { profile, .. } => format!("credentials/{profile}"),
@@ -128,7 +127,7 @@ impl KeySource {
         }
     }
 
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             KeySource::Keychain(name) => format!("keychain (`{name}`)"),
             KeySource::SharedProfile { profile, .. } => {
@@ -143,58 +142,58 @@ impl KeySource {
 
 /// Everything needed to get one profile's MFA session.
 #[derive(Clone, Debug)]
-pub(crate) struct Settings {
-    pub(crate) profile: String,
-    pub(crate) mfa_serial: String,
+pub struct Settings {
+    pub profile: String,
+    pub mfa_serial: String,
     /// The STS region: the profile's `region`, else [`DEFAULT_REGION`].
-    pub(crate) region: String,
+    pub region: String,
     /// The profile's own `region`, if it sets one (for `env`).
-    pub(crate) profile_region: Option<String>,
-    pub(crate) duration: Duration,
-    pub(crate) keys: KeySource,
+    pub profile_region: Option<String>,
+    pub duration: Duration,
+    pub keys: KeySource,
     /// STS endpoint override: `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
-    pub(crate) endpoint: Option<String>,
+    pub endpoint: Option<String>,
     /// IAM endpoint override: `AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`, or `endpoint_url`.
-    pub(crate) iam_endpoint: Option<String>,
+    pub iam_endpoint: Option<String>,
     /// Where the code comes from.
-    pub(crate) codes: CodeSettings,
+    pub codes: CodeSettings,
 }
 
 impl Settings {
     /// Whether the session comes from AWS Sign-In rather than a code.
-    pub(crate) fn is_sign_in(&self) -> bool {
+    pub fn is_sign_in(&self) -> bool {
         matches!(self.keys, KeySource::SignIn { .. })
     }
 }
 
 /// A role that aws-mfa-proc assumes itself, with an MFA session, and caches.
 #[derive(Clone, Debug)]
-pub(crate) struct RoleSettings {
-    pub(crate) profile: String,
-    pub(crate) role_arn: String,
-    pub(crate) duration: Duration,
+pub struct RoleSettings {
+    pub profile: String,
+    pub role_arn: String,
+    pub duration: Duration,
     /// The role profile's `region`, else the MFA profile's.
-    pub(crate) region: String,
-    pub(crate) profile_region: Option<String>,
-    pub(crate) endpoint: Option<String>,
+    pub region: String,
+    pub profile_region: Option<String>,
+    pub endpoint: Option<String>,
     /// `external_id`.
-    pub(crate) external_id: Option<String>,
+    pub external_id: Option<String>,
     /// `role_session_name` (default `aws-mfa-proc`).
-    pub(crate) session_name: Option<String>,
+    pub session_name: Option<String>,
     /// `source_identity`.
-    pub(crate) source_identity: Option<String>,
+    pub source_identity: Option<String>,
     /// `aws_mfa_proc_session_tags`.
-    pub(crate) tags: Vec<(String, String)>,
+    pub tags: Vec<(String, String)>,
     /// `aws_mfa_proc_transitive_tag_keys`.
-    pub(crate) transitive_tag_keys: Vec<String>,
+    pub transitive_tag_keys: Vec<String>,
     /// The MFA session that assumes the role.
-    pub(crate) mfa: Settings,
+    pub mfa: Settings,
 }
 
 /// What a profile asks aws-mfa-proc for.
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // one per call: size is of no matter
-pub(crate) enum Target {
+pub enum Target {
     /// The MFA session itself.
     Session(Settings),
     /// A role assumed with the MFA session.
@@ -203,7 +202,7 @@ pub(crate) enum Target {
 
 impl Target {
     /// What the profile serves, in a few words (for `status` and `doctor`).
-    pub(crate) fn summary(&self) -> String {
+    pub fn summary(&self) -> String {
         match self {
             Target::Session(s) => format!(
                 "MFA session of {}, keys in {}",
@@ -217,7 +216,7 @@ impl Target {
         }
     }
 
-    pub(crate) fn profile(&self) -> &str {
+    pub fn profile(&self) -> &str {
         match self {
             Target::Session(s) => &s.profile,
             Target::Role(r) => &r.profile,
@@ -225,7 +224,7 @@ impl Target {
     }
 
     /// The region the profile sets, if any.
-    pub(crate) fn profile_region(&self) -> Option<&str> {
+    pub fn profile_region(&self) -> Option<&str> {
         match self {
             Target::Session(s) => s.profile_region.as_deref(),
             Target::Role(r) => r.profile_region.as_deref(),
@@ -233,7 +232,7 @@ impl Target {
     }
 
     /// The least time left with which this target's credentials are handed out.
-    pub(crate) fn margin(&self) -> Duration {
+    pub fn margin(&self) -> Duration {
         match self {
             Target::Session(s) if s.is_sign_in() => SIGNIN_MARGIN,
             _ => REFRESH_MARGIN,
@@ -241,7 +240,7 @@ impl Target {
     }
 
     /// The MFA session this target needs.
-    pub(crate) fn mfa(&self) -> &Settings {
+    pub fn mfa(&self) -> &Settings {
         match self {
             Target::Session(s) => s,
             Target::Role(r) => &r.mfa,
