@@ -2,6 +2,11 @@
 # The front door (`aws-mfa-proc`, the binary the SDKs run on every AWS CLI command)
 # stays small by construction, and this guards it: scripts/test.sh runs it after the
 # tests, on the release build.
+#   - its crate, crates/front, has none of these in its dependency tree (`cargo tree`):
+#     a keychain store, an AWS service client (STS, IAM, Sign-In), an HTTP client or
+#     TLS; the SDK's profile parser (aws-runtime) may pull in more, which the symbol
+#     check below catches if it is ever linked;
+#   - the binary calls the front crate only: no symbol names the main crate;
 #   - no symbol in it names the keychain stores (keyring-core, zbus, secret-service), the
 #     STS and IAM clients, the HTTP client and TLS (hyper, rustls, aws-lc) or an async
 #     runtime (tokio): shared code may depend on them, the front door must not reach them;
@@ -15,7 +20,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 binary=${CARGO_TARGET_DIR:-target}/release/aws-mfa-proc
 max_bytes=$((1536 * 1024))
-forbidden=(keyring_core zbus secret_service aws_sdk_sts aws_sdk_iam hyper rustls aws_lc tokio)
+forbidden=(aws_mfa_proc keyring_core zbus secret_service aws_sdk_sts aws_sdk_iam aws_sdk_signin hyper rustls aws_lc tokio)
+# Crates that must not be in the front crate's tree, as `cargo tree` names them.
+not_in_tree='^(keyring-core|[a-z-]*keyring-store|zbus|secret-service|aws-sdk-[a-z]+|aws-config|hyper[a-z-]*|h2|rustls[a-z-]*|tokio-rustls|aws-lc-[a-z]+|reqwest) '
 # The kernel keyring's write side: linux-keyutils' calls that add, change or drop keys.
 writes='KeyRing::(add_key|link_key|unlink_key|create|clear)|Key::(update|set_perms|set_timeout|invalidate|revoke|chown)|functions::add_key'
 passed=0 failed=0
@@ -27,6 +34,16 @@ check() { # check NAME OK-OR-NOT DETAIL
     fi
 }
 
+tree=$(cargo tree --locked -p aws-mfa-proc-front -e normal,build --prefix none)
+heavy=$(grep -oE "$not_in_tree" <<<"$tree" | sort -u | tr -d ' ' | tr '\n' ' ' || true)
+if [[ -n $heavy ]]; then
+    check "dependency tree" no "crates/front depends on $heavy"
+elif [[ -z $tree ]]; then
+    check "dependency tree" no "cargo tree printed nothing for aws-mfa-proc-front"
+else
+    check "dependency tree of crates/front has no keychain, AWS client, HTTP or TLS crate" ok
+fi
+
 cargo build --release --locked --quiet --bin aws-mfa-proc --bin aws-mfa-proc-full
 
 size=$(stat -c %s "$binary")
@@ -36,7 +53,9 @@ else
     check "size" no "$size bytes, more than $max_bytes"
 fi
 
-symbols=$(nm --demangle "$binary" 2>/dev/null || true)
+# The binary's own crate is named aws_mfa_proc too: its `main` is the one symbol of
+# that name that is allowed.
+symbols=$(nm --demangle "$binary" 2>/dev/null | grep -v ' aws_mfa_proc::main$' || true)
 if [[ -z $symbols ]]; then
     check "symbols" no "nm found no symbols in $binary (stripped?)"
 else
