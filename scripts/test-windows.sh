@@ -62,6 +62,7 @@ build() {
     # One build for the binaries and the Rust SDK caller: apart, their feature sets
     # differ (the example's dev-dependencies) and each build would undo the other's.
     rust_sdk=yes
+    mkdir -p "$out" # a fresh clone has no target/: tee would fail, and look like a failed build
     if ! windows_cargo build --bins --example rust_sdk_check 2>&1 | tee "$out/build.log"; then
         rust_sdk=no
         windows_cargo build --bins
@@ -237,6 +238,15 @@ EOF
         pass "the Go SDK v2 assumes role/Prod through cmd /C"
     else
         fail "Go SDK v2 role profile" "$(cat "$work/out" "$work/err")"
+    fi
+
+    # Each platform gets exactly what it runs: code only Linux uses is a warning here.
+    local warnings
+    warnings=$(grep -cE '^warning: (unused|.*never (used|read|constructed))' "$out/build.log" || true)
+    if ((warnings == 0)); then
+        pass "the Windows build has no dead-code or unused-import warnings"
+    else
+        fail "Windows build warnings" "$(grep -E -A4 '^warning' "$out/build.log" | head -40)"
     fi
 
     if [[ $rust_sdk == no ]]; then
