@@ -61,7 +61,7 @@ pub(super) fn each_chunk(
 /// One line (without its `\n` or `\r\n`), with what [`each_line`] found in it.
 pub(super) struct Line<'a> {
     pub(super) text: &'a str,
-    /// Where its first `=` is.
+    /// Where its first `=` is (`None` in a comment line).
     pub(super) equals: Option<usize>,
     /// Whether it holds a `#` or `;`, where a comment may start.
     pub(super) marked: bool,
@@ -84,7 +84,8 @@ impl<'a> Line<'a> {
 pub(super) struct Span {
     start: usize,
     end: usize,
-    /// Where its first `=` is, in the text.
+    /// Where its first `=` is, in the text (`None` in a comment line, which is not
+    /// looked into).
     equals: Option<usize>,
     /// Whether it holds a `#` or `;`.
     marked: bool,
@@ -117,7 +118,9 @@ impl Span {
 pub(super) fn each_line(text: &str, mut visit: impl FnMut(Span) -> bool) -> bool {
     let bytes = text.as_bytes();
     let mut span = Span::at(0);
-    for at in Marked::new(bytes) {
+    let mut marks = Marked::new(bytes);
+    skip_comment(bytes, &mut span, &mut marks);
+    while let Some(at) = marks.next() {
         match bytes[at] {
             b'\n' => {
                 // `str::lines` drops a `\r` before a `\n`, and only there.
@@ -129,6 +132,7 @@ pub(super) fn each_line(text: &str, mut visit: impl FnMut(Span) -> bool) -> bool
                     return false;
                 }
                 span = Span::at(at + 1);
+                skip_comment(bytes, &mut span, &mut marks);
             }
             b'=' => _ = span.equals.get_or_insert(at),
             _ => span.marked = true,
@@ -136,6 +140,18 @@ pub(super) fn each_line(text: &str, mut visit: impl FnMut(Span) -> bool) -> bool
     }
     span.end = bytes.len();
     span.start == bytes.len() || visit(span)
+}
+
+/// A line that starts with `#` or `;` is a comment whatever it holds: only its end is
+/// looked for (one byte, with `memchr`'s widest search), and `span` is marked.
+#[inline(always)]
+fn skip_comment(bytes: &[u8], span: &mut Span, marks: &mut Marked<'_>) {
+    if let Some(b'#' | b';') = bytes.get(span.start) {
+        span.marked = true;
+        let end =
+            memchr::memchr(b'\n', &bytes[span.start..]).map_or(bytes.len(), |i| span.start + i);
+        marks.restart(end);
+    }
 }
 
 /// Where the line ends, `=` and comment marks (`#`, `;`) of a text are, in order.
@@ -154,6 +170,15 @@ impl<'a> Marked<'a> {
             block: 0,
             mask: marked_in(bytes),
         }
+    }
+}
+
+impl Marked<'_> {
+    /// Goes on from byte `at`, skipping whatever was marked before it.
+    #[inline(always)]
+    fn restart(&mut self, at: usize) {
+        self.block = at;
+        self.mask = self.bytes.get(at..).map_or(0, marked_in);
     }
 }
 
@@ -277,8 +302,11 @@ impl Scan {
             values: helpers.then(Vec::new),
             section: None,
             property: Property::None,
-            // Room for a section every 64 bytes, so the set is not rebuilt as it grows.
-            keys: HashSet::with_capacity_and_hasher(size / 64, Default::default()),
+            // Room for a section every 512 bytes: it grows (by doubling, so still
+            // linear) where sections are denser. Sized for the densest configs, a set
+            // is mostly empty for others, and clearing and faulting in its pages
+            // costs more than the growth saves.
+            keys: HashSet::with_capacity_and_hasher(size / 512, Default::default()),
             repeated: false,
             broken: false,
         }
@@ -299,16 +327,20 @@ impl Scan {
             chunk,
             #[inline(always)]
             |span| {
-                // Blank lines between sections, and the lines most lines are, first.
-                span.start == span.end || self.plain(chunk.as_bytes(), &span) || {
-                    let line = span.line(chunk);
-                    let parsed = self.line(&line);
-                    if parsed && line.text.starts_with('[') {
-                        let inner = self.section.as_deref().unwrap_or_default();
-                        header(profile_name(inner), span.start);
+                // Blank lines between sections, comments (which change nothing), and
+                // the lines most lines are, first.
+                span.start == span.end
+                    || matches!(chunk.as_bytes()[span.start], b'#' | b';')
+                    || self.plain(chunk.as_bytes(), &span)
+                    || {
+                        let line = span.line(chunk);
+                        let parsed = self.line(&line);
+                        if parsed && line.text.starts_with('[') {
+                            let inner = self.section.as_deref().unwrap_or_default();
+                            header(profile_name(inner), span.start);
+                        }
+                        parsed
                     }
-                    parsed
-                }
             },
         )
     }
