@@ -62,6 +62,7 @@ build() {
     # One build for the binaries and the Rust SDK caller: apart, their feature sets
     # differ (the example's dev-dependencies) and each build would undo the other's.
     rust_sdk=yes
+    mkdir -p "$out" # for build.log: tee cannot wait for cargo to make it
     if ! windows_cargo build --bins --example rust_sdk_check 2>&1 | tee "$out/build.log"; then
         rust_sdk=no
         windows_cargo build --bins
