@@ -11,6 +11,8 @@
 #   - Runs Wine in a private prefix, target/windows/wine-prefix (never ~/.wine), every
 #     call bounded by `timeout`; starts moto from $AWS_MFA_PROC_TEST_DEPS/venv on a port
 #     of its choosing, and stops it at the end.
+#   - Last, the credential dialog: Wine restarts on a private Xvfb display (`-displayfd`,
+#     a free number), where xdotool types a code into the dialog, or presses Escape.
 # Prints `ok NAME` or `FAIL NAME: why` per check and ends with one line
 # `windows: N passed, N failed`; exits non-zero on any failure.
 set -euo pipefail
@@ -33,7 +35,7 @@ finish() {
 }
 
 install_packages() {
-    local wanted=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 golang-go) missing=() pkg installed
+    local wanted=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 golang-go xvfb xdotool) missing=() pkg installed
     installed=" $( { dpkg-query -W -f='${Package}=${Status}\n' "${wanted[@]}" 2>/dev/null \
                        || true; } | sed -n 's/=install ok installed$//p' | tr '\n' ' ')"
     for pkg in "${wanted[@]}"; do
@@ -129,6 +131,7 @@ EOF
 cleanup() {
     [[ -n ${moto_pid:-} ]] && kill "$moto_pid" 2>/dev/null && wait "$moto_pid" 2>/dev/null
     WINEPREFIX=$out/wine-prefix timeout 30 wineserver -k 2>/dev/null || true
+    [[ -n ${xvfb_pid:-} ]] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
     [[ -n ${work:-} ]] && rm -rf "$work"
     return 0
 }
@@ -141,6 +144,39 @@ credentials() {
 }
 
 winpath() { printf 'Z:%s' "${1//\//\\}"; }
+
+# A private X display ($display), on a number Xvfb picks itself (the first free one).
+start_display() {
+    Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$work/display" </dev/null >/dev/null 2>&1 &
+    xvfb_pid=$!
+    wait_for 60 "Xvfb's display number" test -s "$work/display"
+    display=:$(tr -d '\n' <"$work/display")
+    wait_for 60 "Xvfb on $display" xdo getdisplaygeometry
+}
+
+type_code() { xdo type --delay 20 123456 && xdo key Return; }
+
+xdo() { DISPLAY=$display timeout 30 xdotool "$@" </dev/null >/dev/null 2>&1; }
+
+# The visible credential dialog, in $window.
+dialog_window() {
+    window=$(DISPLAY=$display timeout 30 xdotool search --onlyvisible --name '^aws-mfa-proc$' 2>/dev/null </dev/null | head -1)
+    [[ -n $window ]]
+}
+
+# A login as an IDE makes it (no terminal: stdin /dev/null, no console), in the
+# background; once the credential dialog shows, focuses it and runs ARGS…, as a person
+# would answer. Returns the login's exit code.
+login_at_dialog() {
+    local login rc=0
+    run "$bin/aws-mfa-proc.exe" --profile desk &
+    login=$!
+    if wait_for 90 "the credential dialog" dialog_window; then
+        xdo windowfocus --sync "$window" && "$@" || log "$* failed"
+    fi
+    wait "$login" || rc=$?
+    return "$rc"
+}
 
 main() {
     install_packages
@@ -179,6 +215,11 @@ region = us-east-1
 [profile prod]
 role_arn = arn:aws:iam::123456789012:role/Prod
 source_profile = mfa
+region = us-east-1
+
+[profile desk]
+credential_process = $front --profile desk
+mfa_serial = arn:aws:iam::123456789012:mfa/carol
 region = us-east-1
 
 [profile nokeys]
@@ -309,6 +350,40 @@ EOF
         with_directory_config "$bin/aws-mfa-proc.exe" --profile mfa
     bad "a profile without keys is a clean error naming add" "add" run "$bin/aws-mfa-proc.exe" --profile nokeys
     bad "an unknown profile is a clean error naming it" "nosuch" run "$bin/aws-mfa-proc.exe" --profile nosuch
+
+    # The credential dialog, for profile desk (no mfa_process). Wine's desktop process
+    # began with no display, so no window can show: a clean error (`login`: a cancel
+    # mark left by an earlier run does not matter to it).
+    if ! AWS_ACCESS_KEY_ID=AKIAI44QH8DHBEXAMPLE AWS_SECRET_ACCESS_KEY=je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY \
+        run "$full" add desk --from-env; then
+        fail "add desk --from-env" "$(cat "$work/err")"
+        return
+    fi
+    bad "a dialog that cannot be shown is a clean error" "credential dialog could not be shown" \
+        run "$full" login desk
+    log "with no display: $(cat "$work/err")"
+    # Wine again, on a private X display: its desktop process starts with the next call.
+    start_display
+    timeout 30 wineserver -k </dev/null >/dev/null 2>&1 || true
+    timeout 30 wineserver -w </dev/null >/dev/null 2>&1 || true
+    export DISPLAY=$display
+    timeout 30 wineserver -p 60 </dev/null >/dev/null 2>&1 || true
+    if login_at_dialog type_code && grep -q '"SessionToken"' "$work/out"; then
+        pass "with no terminal, a login shows the credential dialog; the code typed in it gives a session"
+    else
+        fail "the credential dialog" "$(cat "$work/out" "$work/err")"
+    fi
+    run "$full" logout desk || fail "logout desk" "$(cat "$work/err")"
+    local rc=0
+    login_at_dialog xdo key Escape || rc=$?
+    log "after Escape: $(cat "$work/err")"
+    if ((rc != 0 && rc != 124)) && grep -q cancelled "$work/err" && [[ $(grep -c . "$work/err") == 1 ]] \
+        && ! grep -q panicked "$work/err"; then
+        pass "Escape in the credential dialog: the call fails with one clean line"
+    else
+        fail "cancel in the credential dialog" "exit $rc: $(cat "$work/err")"
+    fi
+    run "$full" remove desk || fail "remove desk" "$(cat "$work/err")"
 }
 
 main "$@"

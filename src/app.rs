@@ -19,6 +19,8 @@ use crate::system::{Environment, ProcessEnv, SystemClock};
 #[allow(clippy::print_stderr)]
 pub fn main() -> ExitCode {
     crate::harden::process();
+    #[cfg(windows)]
+    crate::prompt::show_credui_if_asked();
     crate::complete::answer_if_asked();
     let cli = Cli::parse();
     let env = ProcessEnv;

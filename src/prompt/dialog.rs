@@ -1,5 +1,7 @@
 //! Desktop dialogs that ask for a code when there is no terminal (IDEs, desktop apps):
-//! zenity or kdialog on Linux, osascript on macOS, the credential dialog on Windows.
+//! zenity or kdialog on Linux, osascript on macOS, the credential dialog on Windows
+//! (shown by this binary itself, run again as `aws-mfa-proc-full __credui TEXT`: see
+//! `credui.rs`). Every dialog is a program run under the deadline, answering on stdout.
 //!
 //! Invariants:
 //! - a dialog names the profile and the MFA device, hides what is typed, and is the
@@ -23,6 +25,9 @@ use crate::config::Driver;
 pub(crate) const DEADLINE: Duration = Duration::from_secs(40);
 /// The title of every dialog, for the person and for window searches.
 pub(crate) const TITLE: &str = "aws-mfa-proc";
+/// The hidden first argument that makes `aws-mfa-proc-full` show Windows' credential
+/// dialog (`aws-mfa-proc-full __credui TEXT`) and print the code.
+pub(crate) const CREDUI_ARG: &str = "__credui";
 
 pub(crate) struct Dialog {
     driver: Driver,
@@ -40,18 +45,24 @@ impl Dialog {
         }
     }
 
-    /// The program that shows this dialog.
-    pub(crate) fn program(driver: Driver) -> &'static str {
+    /// The program on PATH that shows this dialog; `None` for Windows' credential
+    /// dialog, which this binary shows itself.
+    pub(crate) fn program(driver: Driver) -> Option<&'static str> {
         match driver {
-            Driver::Zenity => "zenity",
-            Driver::Kdialog => "kdialog",
-            Driver::Osascript => "osascript",
-            _ => "powershell",
+            Driver::Zenity => Some("zenity"),
+            Driver::Kdialog => Some("kdialog"),
+            Driver::Osascript => Some("osascript"),
+            _ => None,
         }
     }
 
+    /// What shows this dialog, in messages.
+    fn shown_by(driver: Driver) -> &'static str {
+        Dialog::program(driver).unwrap_or("the credential dialog")
+    }
+
     fn command(&self, text: &str, seconds: u64) -> Command {
-        let mut command = Command::new(Dialog::program(self.driver));
+        let mut command = Command::new(Dialog::program(self.driver).unwrap_or_default());
         match self.driver {
             Driver::Zenity => {
                 command
@@ -79,15 +90,13 @@ impl Dialog {
                 ]);
             }
             _ => {
-                let quoted = text.replace('\'', "''");
-                command.args([
-                    "-NoProfile",
-                    "-NonInteractive",
-                    "-Command",
-                    &format!(
-                        "$c = $Host.UI.PromptForCredential('{TITLE}', '{quoted}', 'MFA code', ''); if ($c) {{ $c.GetNetworkCredential().Password }} else {{ exit 1 }}"
-                    ),
-                ]);
+                // This very binary (without its path, spawning "" fails and says so).
+                command = Command::new(std::env::current_exe().unwrap_or_default());
+                command.arg(CREDUI_ARG).arg(text);
+                // CREATE_NO_WINDOW: no console window flashes up behind the dialog when
+                // the caller (an IDE) has none.
+                #[cfg(windows)]
+                std::os::windows::process::CommandExt::creation_flags(&mut command, 0x0800_0000);
             }
         }
         command
@@ -119,7 +128,7 @@ impl CodeSource for Dialog {
             Err(ProgramError::Spawn(e)) => {
                 return Err(PromptError::Program(format!(
                     "cannot start {}: {e}",
-                    Dialog::program(self.driver)
+                    Dialog::shown_by(self.driver)
                 )));
             }
         };
@@ -135,13 +144,16 @@ impl CodeSource for Dialog {
     }
 
     fn name(&self) -> String {
-        format!("the {} dialog", Dialog::program(self.driver))
+        match Dialog::program(self.driver) {
+            Some(program) => format!("the {program} dialog"),
+            None => "the Windows credential dialog".into(),
+        }
     }
 }
 
 /// What a dialog program's ending means.
 fn judged(driver: Driver, finished: &program::Finished) -> Result<String, PromptError> {
-    let program = Dialog::program(driver);
+    let program = Dialog::shown_by(driver);
     let said = &finished.stderr_tail;
     match (driver, finished.status.code()) {
         (_, Some(0)) => Ok(finished
@@ -156,6 +168,10 @@ fn judged(driver: Driver, finished: &program::Finished) -> Result<String, Prompt
             crate::error::clip(said, 200)
         ))),
         (Driver::Zenity, Some(5)) => Err(PromptError::TimedOut(DEADLINE)),
+        // `__credui` says why in one line.
+        (Driver::Wincredui, Some(2)) if !said.is_empty() => {
+            Err(PromptError::Program(crate::error::clip(said, 200)))
+        }
         (_, Some(1)) => Err(PromptError::Cancelled),
         _ if said.contains("-1712") => Err(PromptError::TimedOut(DEADLINE)),
         _ if said.contains("-128") => Err(PromptError::Cancelled),
@@ -179,6 +195,19 @@ fn never_shown(stderr_tail: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_credential_dialog_is_this_binary_again_with_the_text_and_no_secret() {
+        let text = "MFA code for profile `mfa`\n(arn:aws:iam::123456789012:mfa/alice)";
+        let command = Dialog::new(Driver::Wincredui).command(text, 40);
+        assert_eq!(
+            command.get_program(),
+            std::env::current_exe().unwrap().as_os_str()
+        );
+        let args: Vec<_> = command.get_args().collect();
+        assert_eq!(args, [CREDUI_ARG, text]);
+        assert_eq!(command.get_envs().count(), 0);
+    }
 
     #[cfg(unix)]
     #[test]
@@ -212,6 +241,20 @@ mod tests {
                 1,
                 "execution error: User canceled. (-128)",
                 "Err cancelled",
+            ),
+            (Driver::Wincredui, 0, "", "Ok 123456"),
+            (Driver::Wincredui, 1, "", "Err cancelled"),
+            (
+                Driver::Wincredui,
+                2,
+                "the credential dialog could not be shown (Windows error 1400)",
+                "Err the credential dialog could not be shown (Windows error 1400)",
+            ),
+            (
+                Driver::Wincredui,
+                101,
+                "thread 'main' panicked",
+                "Err the credential dialog ended with exit code 101",
             ),
         ];
         for (driver, code, stderr, expected) in cases {

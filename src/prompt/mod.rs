@@ -11,11 +11,17 @@
 //!   on their stdout.
 
 mod command;
+/// The crate's one `unsafe` call (see its invariants).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod credui;
 mod dialog;
 mod program;
 mod terminal;
 
 pub(crate) use command::{CommandSource, Program};
+#[cfg(windows)]
+pub(crate) use credui::answer_if_asked as show_credui_if_asked;
 pub(crate) use dialog::{DEADLINE as DIALOG_DEADLINE, Dialog};
 pub(crate) use terminal::{ControllingTerminal, Elsewhere, Terminal};
 
@@ -154,8 +160,9 @@ pub(crate) fn choose<'a>(
             profile: settings.profile.clone(),
         })),
         dialog => {
-            let program = Dialog::program(dialog);
-            if program::on_path(env, program).is_none() {
+            if let Some(program) = Dialog::program(dialog)
+                && program::on_path(env, program).is_none()
+            {
                 return Err(format!(
                     "the prompt is {} but `{program}` is not on PATH",
                     dialog.name()
@@ -178,9 +185,11 @@ fn desktop_dialog(env: &dyn Environment) -> Option<Driver> {
     if !display {
         return None;
     }
-    [Driver::Zenity, Driver::Kdialog]
-        .into_iter()
-        .find(|d| program::on_path(env, Dialog::program(*d)).is_some())
+    [Driver::Zenity, Driver::Kdialog].into_iter().find(|d| {
+        Dialog::program(*d)
+            .and_then(|p| program::on_path(env, p))
+            .is_some()
+    })
 }
 
 #[cfg(test)]
@@ -271,6 +280,13 @@ mod tests {
                 vec![("PATH", &path)],
                 false,
                 "the prompt is kdialog but `kdialog` is not on PATH",
+            ),
+            // This binary shows it: nothing to find on PATH.
+            (
+                prompt(Driver::Wincredui),
+                vec![("PATH", "/nonexistent")],
+                false,
+                "the Windows credential dialog",
             ),
             (
                 CodeSettings::default(),
