@@ -41,6 +41,8 @@ mod signin;
 mod store;
 
 // The front door's modules, at the same paths as the main crate's own.
-use aws_mfa_proc_front::{config, credentials, error, harden, regular, secret, system};
+use aws_mfa_proc_front::{config, credentials, error, harden, secret, system};
+#[cfg(unix)]
+use aws_mfa_proc_front::regular;
 
 pub use app::main as full;
