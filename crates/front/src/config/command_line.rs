@@ -72,8 +72,20 @@ pub fn quote(word: &str) -> String {
     quote_as(Shell::HERE, word)
 }
 
+/// The blanks that separate words under POSIX rules.
+const BLANKS: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// The words of `line` under POSIX shell rules, or `None` if a quote is left open.
 pub fn words(line: &str) -> Option<Vec<String>> {
+    // No quote and no escape, as most lines: the blanks alone separate the words.
+    if !line.bytes().any(|b| matches!(b, b'\'' | b'"' | b'\\')) {
+        return Some(plain_words(line).map(str::to_string).collect());
+    }
+    quoted_words(line)
+}
+
+/// [`words`], one character at a time: quotes and escapes included.
+fn quoted_words(line: &str) -> Option<Vec<String>> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut chars = line.chars();
@@ -129,13 +141,21 @@ pub fn runs_us(line: &str) -> bool {
     runs_us_as(Shell::HERE, line)
 }
 
+/// The words of a line with no quote and no escape.
+fn plain_words(line: &str) -> impl Iterator<Item = &str> {
+    line.split(BLANKS).filter(|word| !word.is_empty())
+}
+
 pub fn runs_us_as(shell: Shell, line: &str) -> bool {
-    let plain = !line
-        .bytes()
-        .any(|b| matches!(b, b'\'' | b'"' | b'\\' | b'^' | b'%'));
+    let bytes = line.as_bytes();
+    let plain = memchr::memchr3(b'\'', b'"', b'\\', bytes).is_none()
+        && memchr::memchr2(b'^', b'%', bytes).is_none();
     let name = PROGRAMS[0].as_bytes();
+    // One searcher for every line (building one costs more than a short line's search).
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PROGRAMS[0]));
     let holds = match shell {
-        Shell::Posix => memchr::memmem::find(line.as_bytes(), name).is_some(),
+        Shell::Posix => FINDER.find(bytes).is_some(),
         Shell::Cmd => line
             .as_bytes()
             .windows(name.len())
@@ -143,6 +163,11 @@ pub fn runs_us_as(shell: Shell, line: &str) -> bool {
     };
     if plain && !holds {
         return false;
+    }
+    if plain && shell == Shell::Posix {
+        return plain_words(line)
+            .next()
+            .is_some_and(|program| is_us(shell, program));
     }
     command_words_as(shell, line)
         .is_some_and(|words| words.first().is_some_and(|program| is_us(shell, program)))
@@ -191,6 +216,16 @@ fn flag_value_as(shell: Shell, line: &str, flag: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A line with no quote and no escape splits at its blanks alone, as the
+        /// character-by-character splitter splits it.
+        #[test]
+        fn a_plain_line_splits_as_the_full_splitter_splits_it(line in "[a-z/. =\t\r\n$#-]{0,40}") {
+            let plain: Vec<String> = plain_words(&line).map(str::to_string).collect();
+            proptest::prop_assert_eq!(Some(plain), quoted_words(&line));
+        }
+    }
 
     #[test]
     fn command_lines_split_as_a_shell_splits_them() {

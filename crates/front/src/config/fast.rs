@@ -23,7 +23,7 @@
 use std::io::{Read, Seek, SeekFrom};
 
 use super::helpers::Helpers;
-use super::lines::{Scan, each_chunk, header_name};
+use super::lines::{Noting, Scan, each_chunk, header_name};
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value};
@@ -284,7 +284,14 @@ impl Pass<'_> {
 /// twice (the full loader then says where), or the file cannot be read.
 pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind, helpers: bool) -> Option<Pass<'a>> {
     let mut file = source.open(kind)?;
-    let mut scan = Scan::new(helpers, file.size_hint());
+    // A bare call counts helpers as `Helpers::of` does: of the config file, only those
+    // that run aws-mfa-proc; of the credentials file, every one.
+    let noting = match (helpers, kind) {
+        (false, _) => Noting::Nothing,
+        (true, FileKind::Config) => Noting::Ours,
+        (true, FileKind::Credentials) => Noting::Every,
+    };
+    let mut scan = Scan::new(noting, file.size_hint());
     // Room for a section every 64 bytes, so the index is not copied as it grows.
     let mut index = Index {
         sections: Vec::with_capacity(file.size_hint() / 64),

@@ -19,6 +19,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Read;
 
 use super::files::FileKind;
+use super::runs_us;
 
 /// Streams `file` through one window and calls `visit` with what it holds of whole
 /// lines (all of it at the end of the file), and where that starts in the file;
@@ -266,6 +267,19 @@ fn trim(text: &str) -> &str {
     &text[start..end]
 }
 
+/// Which sections that set `credential_process` a [`Scan`] notes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Noting {
+    /// None: a call that names its profile needs none.
+    Nothing,
+    /// Every one: the credentials file's, where another program overrides the config.
+    Every,
+    /// Those that run aws-mfa-proc: the config file's, which may hold thousands of
+    /// other programs' lines; each is judged when its section ends, in buffers that
+    /// are reused, so another program's line costs no allocation.
+    Ours,
+}
+
 /// One file read line by line as the SDK's parser reads it: whether it parses, whether
 /// one section is written twice, and the sections that set `credential_process`.
 pub(super) struct Scan {
@@ -273,6 +287,12 @@ pub(super) struct Scan {
     /// the last value it sets, in file order, if they are wanted (a bare call). Pushed,
     /// never searched: configs hold thousands of such lines.
     values: Option<Vec<(String, String)>>,
+    /// Only sections that run aws-mfa-proc are kept ([`Noting::Ours`]).
+    ours_only: bool,
+    /// The last value noted is not judged yet (with `ours_only`).
+    unjudged: bool,
+    /// The buffers of the last section dropped for running another program.
+    spare: Option<(String, String)>,
     /// The section being read, and whether its last property is `credential_process`.
     section: Option<String>,
     property: Property,
@@ -295,11 +315,14 @@ enum Property {
 }
 
 impl Scan {
-    /// A scan that notes the sections that set `credential_process` if `helpers`, of a
-    /// text of about `size` bytes.
-    pub(super) fn new(helpers: bool, size: usize) -> Scan {
+    /// A scan that notes the sections that set `credential_process` as `noting` says,
+    /// of a text of about `size` bytes.
+    pub(super) fn new(noting: Noting, size: usize) -> Scan {
         Scan {
-            values: helpers.then(Vec::new),
+            values: (noting != Noting::Nothing).then(Vec::new),
+            ours_only: noting == Noting::Ours,
+            unjudged: false,
+            spare: None,
             section: None,
             property: Property::None,
             // Room for a section every 512 bytes: it grows (by doubling, so still
@@ -314,7 +337,7 @@ impl Scan {
 
     /// Reads a whole text; [`Scan::chunk`] without the streaming.
     pub(super) fn text(text: &str) -> Scan {
-        let mut scan = Scan::new(true, text.len());
+        let mut scan = Scan::new(Noting::Every, text.len());
         scan.chunk(text, |_, _| {});
         scan
     }
@@ -387,6 +410,7 @@ impl Scan {
             };
             match header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
                 Some(name) => {
+                    self.settle();
                     // One buffer for every header: configs hold thousands.
                     let section = self.section.get_or_insert_default();
                     section.clear();
@@ -423,11 +447,22 @@ impl Scan {
                 (Some(section), Some((key, value))) => {
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
                     if credential_process && let Some(values) = &mut self.values {
+                        self.unjudged = true;
                         // Set twice in one section: the last one counts. (A section
                         // written twice is refused, so a section's lines are together.)
                         match values.last_mut() {
-                            Some((s, v)) if s == section => *v = value.to_string(),
-                            _ => values.push((section.clone(), value.to_string())),
+                            Some((s, v)) if s == section => {
+                                v.clear();
+                                v.push_str(value);
+                            }
+                            _ => {
+                                let (mut s, mut v) = self.spare.take().unwrap_or_default();
+                                s.clear();
+                                s.push_str(section);
+                                v.clear();
+                                v.push_str(value);
+                                values.push((s, v));
+                            }
                         }
                     }
                     self.property = Property::Some {
@@ -444,7 +479,19 @@ impl Scan {
     /// Each section that sets `credential_process` (what its brackets hold), and the
     /// value; `None` if the file does not parse, or the scan was not asked to note them.
     pub(super) fn helpers(&mut self) -> Option<Vec<(String, String)>> {
+        self.settle();
         self.values.take().filter(|_| self.parses())
+    }
+
+    /// At the end of a section: with [`Noting::Ours`], drops its value if it runs
+    /// another program, keeping the buffers for the next.
+    fn settle(&mut self) {
+        if let (true, true, Some(values)) = (self.ours_only, self.unjudged, &mut self.values) {
+            self.unjudged = false;
+            if values.last().is_some_and(|(_, value)| !runs_us(value)) {
+                self.spare = values.pop();
+            }
+        }
     }
 }
 
