@@ -13,6 +13,8 @@
 #     of its choosing, and stops it at the end.
 #   - Last, the credential dialog: Wine restarts on a private Xvfb display (`-displayfd`,
 #     a free number), where xdotool types a code into the dialog, or presses Escape.
+# With AWS_MFA_PROC_WINDOWS_BENCH=1 it also times a cache hit under Wine (hyperfine; a
+# measurement on stderr, never a check).
 # Prints `ok NAME` or `FAIL NAME: why` per check and ends with one line
 # `windows: N passed, N failed`; exits non-zero on any failure.
 set -euo pipefail
@@ -273,6 +275,21 @@ EOF
         pass "a second call is a cache hit: no code asked"
     else
         fail "cache hit" "$(cat "$work/err"; grep -c asked "$work/asked.txt")"
+    fi
+
+    # Measured, never asserted: with AWS_MFA_PROC_WINDOWS_BENCH=1, a Windows cache hit
+    # (the front door hands over to the full program, which reads the Credential
+    # Manager) next to `cmd /C type` printing the same JSON, both through Wine.
+    if [[ ${AWS_MFA_PROC_WINDOWS_BENCH:-0} == 1 ]] && command -v hyperfine >/dev/null; then
+        cp "$work/out" "$work/hit.json"
+        hyperfine -N --warmup 3 --runs "${BENCH_RUNS:-30}" --export-json "$work/bench.json" \
+            -n hit "wine $bin/aws-mfa-proc.exe --profile mfa" \
+            -n type "wine cmd /C type '$(winpath "$work/hit.json")'" >&2 || true
+        "$deps/venv/bin/python" - "$work/bench.json" >&2 <<'PY' || true
+import json, sys
+r = {x["command"]: sorted(x["times"])[len(x["times"]) // 2] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+print(f"windows bench: hit {r['hit']:.1f} ms, cmd /C type {r['type']:.1f} ms (medians under Wine), ratio {r['hit'] / r['type']:.2f}")
+PY
     fi
 
     if AWS_PROFILE=prod run "$out/sdk-go-v2-check.exe" && grep -q 'assumed-role/Prod' "$work/out"; then

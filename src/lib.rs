@@ -41,8 +41,8 @@ mod signin;
 mod store;
 
 // The front door's modules, at the same paths as the main crate's own.
-use aws_mfa_proc_front::{config, credentials, error, harden, secret, system};
 #[cfg(unix)]
 use aws_mfa_proc_front::regular;
+use aws_mfa_proc_front::{config, credentials, error, harden, secret, system};
 
 pub use app::main as full;
