@@ -22,8 +22,9 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
+use super::cut::each_chunk;
 use super::helpers::Helpers;
-use super::lines::{Noting, Scan, each_chunk, header_name};
+use super::lines::{Noting, Scan, header_name};
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value};

@@ -24,6 +24,7 @@
 //! - nothing here touches the network, the keychain or the terminal.
 
 mod command_line;
+mod cut;
 pub mod edit;
 mod error;
 pub mod fast;

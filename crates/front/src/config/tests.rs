@@ -1,7 +1,7 @@
 //! The full and the cached-path loaders, against each other and against bad input.
 
+use super::cut::{each_chunk, each_line};
 use super::fast::{Source, check, only_helper, target as fast_target};
-use super::lines::{each_chunk, each_line};
 use super::*;
 use crate::system::FakeEnv;
 
