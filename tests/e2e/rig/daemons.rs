@@ -414,3 +414,27 @@ pub(super) fn run_bounded(mut command: Command, input: &[u8], timeout: Duration)
     }
     child.wait_with_output().expect("collect a child's output")
 }
+
+/// Ends every process whose environment names the rig's directory: one a test started
+/// that left on its own (`setsid -f gnome-keyring-daemon --replace`, as a fix message
+/// says to run) would outlive the rig.
+pub(super) fn end_strays(dir: &Path) {
+    let needle = format!("={}/", dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for pid in entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+    {
+        let named = std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+            env.split(|b| *b == 0)
+                .any(|v| v.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        });
+        if named && pid != std::process::id() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}

@@ -546,6 +546,7 @@ impl Drop for Rig {
         for (id, _) in self.kernel_copies() {
             let _ = keyctl(&["invalidate", &id]);
         }
+        end_strays(self.dir());
         if thread::panicking() {
             return;
         }
