@@ -104,9 +104,28 @@ fn decode(text: &str) -> String {
 /// what it saw of it (`browser-page.json`: its one-time addresses, modes, file system)
 /// and takes the address in it; writes the address's port to `PORT_DIR/browser-port`;
 /// waits for `GATE` (if not `-`); then fetches the address once, without following
-/// the redirect, and notes where it was sent (`browser-location`).
+/// the redirect, and notes where it was sent (`browser-location`, written whole, after
+/// the console may have ended: read it with [`browser_location`]).
 pub fn browser(rig: &Rig) -> String {
     browser_with(rig, rig.dir(), None)
+}
+
+/// Where the browser was redirected: waits (within the hang guard) for the note, which
+/// the browser writes after the console has answered it, so maybe after it ended.
+pub fn browser_location(rig: &Rig) -> String {
+    wait_for_file(&rig.dir().join("browser-location"))
+}
+
+/// Waits (within the hang guard) until `path` exists; its contents.
+pub fn wait_for_file(path: &std::path::Path) -> String {
+    let deadline = std::time::Instant::now() + HANG_GUARD;
+    while std::time::Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("{} did not appear within {HANG_GUARD:?}", path.display());
 }
 
 pub fn browser_with(
@@ -163,7 +182,9 @@ while gate != "-" and not os.path.exists(gate) and time.time() < deadline:
 p = u.urlsplit(target)
 c = http.client.HTTPConnection(p.netloc, timeout=60)
 c.request("GET", p.path)
-open(out + "/browser-location", "w").write(c.getresponse().getheader("Location") or "")
+location = c.getresponse().getheader("Location") or ""
+open(out + "/browser-location.tmp", "w").write(location)
+os.rename(out + "/browser-location.tmp", out + "/browser-location")
 "#;
 
 #[test]
@@ -200,7 +221,7 @@ fn one_code_serves_the_cli_and_the_console_signed_in_as_the_role() {
     assert!(!local.contains("SigninToken"), "{local}");
 
     // Fetching it once redirected to a well-formed login URL.
-    let location = std::fs::read_to_string(rig.dir().join("browser-location")).unwrap();
+    let location = browser_location(&rig);
     assert!(
         location.starts_with(&format!("{}/federation?", federation.url)),
         "{location}"

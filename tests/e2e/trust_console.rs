@@ -8,7 +8,9 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::console::{Federation, SIGNIN_TOKEN, browser, browser_with, query_of};
+use crate::console::{
+    Federation, SIGNIN_TOKEN, browser, browser_location, browser_with, query_of, wait_for_file,
+};
 use crate::rig::Rig;
 use crate::support::*;
 
@@ -168,7 +170,7 @@ fn another_local_user_cannot_take_or_block_the_console_sign_in() {
         2,
         "{stderr}"
     );
-    let location = std::fs::read_to_string(rig.dir().join("browser-location")).unwrap();
+    let location = browser_location(&rig);
     assert_eq!(
         query_of(&location)["SigninToken"],
         SIGNIN_TOKEN,
@@ -205,18 +207,6 @@ fn wait_for(child: &mut Child) -> String {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// Waits (within the hang guard) until `path` exists; its contents.
-fn wait_for_file(path: &std::path::Path) -> String {
-    let deadline = Instant::now() + HANG_GUARD;
-    while Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return text;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{} did not appear within {HANG_GUARD:?}", path.display());
 }
 
 /// The most memory (VmHWM, in KiB) process `pid` has held.
@@ -305,7 +295,7 @@ fn a_huge_or_endless_request_neither_bloats_the_console_nor_holds_it_past_its_de
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Opened the AWS console"));
-    let location = std::fs::read_to_string(rig.dir().join("browser-location")).unwrap();
+    let location = browser_location(&rig);
     assert_eq!(
         query_of(&location)["SigninToken"],
         SIGNIN_TOKEN,
