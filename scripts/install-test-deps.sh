@@ -25,13 +25,15 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 deps=${AWS_MFA_PROC_TEST_DEPS:-$repo/.test-deps}
 
 log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
 
 # Prints the sha256 of the given files together: the stamp that says a part is current.
 inputs_hash() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 install_debian_packages() {
     # hyperfine and time: the test that runs bench/cached-path.sh once.
-    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils direnv hyperfine time) missing=() pkg
+    local wanted=(dbus gnome-keyring libsecret-tools faketime keyutils direnv hyperfine time)
     # Dialog tests. zenity shows its window under a bare Xvfb with no window manager and
     # no D-Bus session: run it with NO_AT_BRIDGE=1, else GTK starts at-spi daemons that
     # outlive it. It needs a font and an icon theme to draw text and icons (the base
@@ -46,22 +48,7 @@ install_debian_packages() {
     wanted+=(dpkg-dev lintian man-db bash-completion zsh fish)
     # A Debian python3 without ensurepip cannot make a venv (pyenv's and python.org's can).
     python3 -c 'import ensurepip' 2>/dev/null || wanted+=(python3-venv)
-    # One dpkg-query for all of them (one per package costs ~25 ms each); it exits 1 when
-    # some package was never installed.
-    local installed
-    installed=" $( { dpkg-query -W -f='${Package}=${Status}\n' "${wanted[@]}" 2>/dev/null \
-                       || true; } | sed -n 's/=install ok installed$//p' | tr '\n' ' ')"
-    for pkg in "${wanted[@]}"; do
-        [[ $installed == *" $pkg "* ]] || missing+=("$pkg")
-    done
-    ((${#missing[@]})) || return 0
-
-    local sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    log "apt-get install ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install_missing "${wanted[@]}"
 }
 
 install_python_venv() {

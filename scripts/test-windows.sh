@@ -27,6 +27,8 @@ bin=$out/$triple/release
 wine_limit=120 # seconds for any one Wine call, the first (which makes the prefix) included
 
 log() { printf 'test-windows: %s\n' "$*" >&2; }
+# shellcheck source=lib/debian.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/debian.sh"
 
 passed=0 failed=0
 pass() { passed=$((passed + 1)); printf 'ok %s\n' "$1"; }
@@ -37,19 +39,7 @@ finish() {
 }
 
 install_packages() {
-    local wanted=(rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 golang-go xvfb xdotool) missing=() pkg installed
-    installed=" $( { dpkg-query -W -f='${Package}=${Status}\n' "${wanted[@]}" 2>/dev/null \
-                       || true; } | sed -n 's/=install ok installed$//p' | tr '\n' ' ')"
-    for pkg in "${wanted[@]}"; do
-        [[ $installed == *" $pkg "* ]] || missing+=("$pkg")
-    done
-    ((${#missing[@]})) || return 0
-    local sudo=()
-    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-    log "apt-get install ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install_missing rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 wine64 golang-go xvfb xdotool
 }
 
 # Debian's Rust, building std from its source: RUSTC_BOOTSTRAP lets this stable compiler
