@@ -24,7 +24,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 use super::cut::each_chunk;
 use super::helpers::Helpers;
-use super::lines::{Noting, Scan, header_name};
+use super::lines::{Noting, Scan, header_name, name_hash};
 
 use super::files::{FileKind, open_regular};
 use super::{Config, MFA_PROFILE_KEY, Paths, Target, flag_value};
@@ -228,22 +228,22 @@ struct Index {
 }
 
 impl Index {
-    /// Notes the section of profile `name` that starts at `at` in the file.
-    fn add(&mut self, name: &str, at: u64) {
+    /// Notes the section that starts at `at` in the file, of the profile whose
+    /// [`name_hash`] is `name`.
+    fn add(&mut self, name: u64, at: u64) {
         match u32::try_from(at) {
             Ok(at) => self
                 .sections
-                .push(u64::from(hash(name)) << 32 | u64::from(at)),
+                .push(name & !u64::from(u32::MAX) | u64::from(at)),
             Err(_) => self.overflowed = true,
         }
     }
 }
 
-/// FNV-1a, 32 bits: [`Index`] tells sections apart with it, and checks names on reading.
+/// What [`Index`] keeps of a profile name's [`name_hash`] (its top half): it tells
+/// sections apart with it, and checks names on reading.
 fn hash(name: &str) -> u32 {
-    (name.bytes()).fold(0x811c_9dc5, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    })
+    (name_hash(name) >> 32) as u32
 }
 
 impl Pass<'_> {
@@ -292,16 +292,26 @@ pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind, helpers: bool) -
         (true, FileKind::Config) => Noting::Ours,
         (true, FileKind::Credentials) => Noting::Every,
     };
-    let mut scan = Scan::new(noting, file.size_hint());
-    // Room for a section every 64 bytes, so the index is not copied as it grows.
+    let mut scan = Scan::new(noting);
     let mut index = Index {
-        sections: Vec::with_capacity(file.size_hint() / 64),
+        sections: Vec::new(),
         overflowed: false,
     };
+    let size = file.size_hint();
     let mut length = 0;
     file.chunks(|chunk, offset| {
         length = offset + chunk.len() as u64;
-        scan.chunk(chunk, |name, start| index.add(name, offset + start as u64))
+        let parsed = scan.chunk(chunk, |name, start| index.add(name, offset + start as u64));
+        if offset == 0 {
+            // Room for the whole file's sections, if it is as dense in them as its
+            // first window: growing (and zeroing what is freed) costs more than this.
+            let expected = index.sections.len() * (size / chunk.len().max(1));
+            index
+                .sections
+                .reserve(expected.saturating_sub(index.sections.len()));
+            scan.expect(expected);
+        }
+        parsed
     })?;
     scan.parses().then_some(Pass {
         file,

@@ -8,7 +8,7 @@
 //! - [`Scan`] accepts a file exactly when the SDK's parser does and no section is written
 //!   twice (which the full loader refuses: [`repeated_section`]), and names profiles as
 //!   the SDK does (property tests and the `config` fuzz target hold the two together);
-//! - linear in the file: each line is looked at once, each section key hashed once, and
+//! - linear in the file: each line is looked at once, each header's name hashed once, and
 //!   nothing is searched per line;
 //! - the usual `key = value` line is judged from the marks [`super::cut`] found alone.
 
@@ -105,14 +105,18 @@ pub(super) struct Scan {
     unjudged: bool,
     /// The buffers of the last section dropped for running another program.
     spare: Option<(String, String)>,
-    /// The section being read, and whether its last property is `credential_process`.
-    section: Option<String>,
+    /// Whether a section has started, what its header holds (kept only if values are
+    /// noted), and whether its last property is `credential_process`.
+    in_section: bool,
+    section: String,
     property: Property,
     /// A hash of each section's [`section_key`]: two equal ones are one section written
     /// twice (or a collision, as rare), which the full loader refuses.
     keys: HashSet<u64, BuildHasherDefault<Prehashed>>,
     repeated: bool,
     broken: bool,
+    /// The [`name_hash`] of the section being read.
+    name_hash: u64,
 }
 
 #[derive(PartialEq)]
@@ -127,57 +131,112 @@ enum Property {
 }
 
 impl Scan {
-    /// A scan that notes the sections that set `credential_process` as `noting` says,
-    /// of a text of about `size` bytes.
-    pub(super) fn new(noting: Noting, size: usize) -> Scan {
+    /// A scan that notes the sections that set `credential_process` as `noting` says.
+    pub(super) fn new(noting: Noting) -> Scan {
         Scan {
             values: (noting != Noting::Nothing).then(Vec::new),
             ours_only: noting == Noting::Ours,
             unjudged: false,
             spare: None,
-            section: None,
+            in_section: false,
+            section: String::new(),
             property: Property::None,
-            // Room for a section every 512 bytes: it grows (by doubling, so still
-            // linear) where sections are denser. Sized for the densest configs, a set
-            // is mostly empty for others, and clearing and faulting in its pages
-            // costs more than the growth saves.
-            keys: HashSet::with_capacity_and_hasher(size / 512, Default::default()),
+            keys: HashSet::default(),
             repeated: false,
             broken: false,
+            name_hash: 0,
         }
     }
 
     /// Reads a whole text; [`Scan::chunk`] without the streaming.
     pub(super) fn text(text: &str) -> Scan {
-        let mut scan = Scan::new(Noting::Every, text.len());
+        let mut scan = Scan::new(Noting::Every);
         scan.chunk(text, |_, _| {});
         scan
     }
 
     /// Reads the lines of `chunk` (whole lines of a file), and calls `header` with the
-    /// profile name of each section header and where the header starts in `chunk`;
-    /// `false` once the file cannot parse.
-    pub(super) fn chunk(&mut self, chunk: &str, mut header: impl FnMut(&str, usize)) -> bool {
+    /// [`name_hash`] of the profile each section header names and where the header
+    /// starts in `chunk`; `false` once the file cannot parse.
+    pub(super) fn chunk(&mut self, chunk: &str, mut header: impl FnMut(u64, usize)) -> bool {
+        let bytes = chunk.as_bytes();
         each_line(
             chunk,
             #[inline(always)]
             |span| {
                 // Blank lines between sections, comments (which change nothing), and
                 // the lines most lines are, first.
-                span.start == span.end
-                    || matches!(chunk.as_bytes()[span.start], b'#' | b';')
-                    || self.plain(chunk.as_bytes(), &span)
-                    || {
-                        let line = span.line(chunk);
-                        let parsed = self.line(&line);
-                        if parsed && line.text.starts_with('[') {
-                            let inner = self.section.as_deref().unwrap_or_default();
-                            header(profile_name(inner), span.start);
-                        }
-                        parsed
-                    }
+                if span.start == span.end || matches!(bytes[span.start], b'#' | b';') {
+                    return true;
+                }
+                if self.plain(bytes, &span) || self.continuation(bytes, &span) {
+                    return true;
+                }
+                let parsed = match bytes[span.start] == b'[' {
+                    true => self.usual_header(chunk, &span) || self.line(&span.line(chunk)),
+                    false => self.line(&span.line(chunk)),
+                };
+                if parsed && bytes[span.start] == b'[' {
+                    header(self.name_hash, span.start);
+                }
+                parsed
             },
         )
+    }
+
+    /// Reads the header most headers are, `[profile NAME]` with nothing to trim, as
+    /// [`Scan::line`] would, hashing the name once; `false` if it is not one.
+    #[inline(always)]
+    fn usual_header(&mut self, chunk: &str, line: &Span) -> bool {
+        let bytes = chunk.as_bytes();
+        let name = match line.marked {
+            true => None,
+            false => (bytes[line.start..line.end].strip_prefix(b"[profile "))
+                .and_then(|rest| rest.strip_suffix(b"]")),
+        };
+        let Some(name) = name.filter(|name| !name.is_empty()) else {
+            return false;
+        };
+        // The name's hash and whether it needs trimming, in one look.
+        let (hash, graphic) = name
+            .iter()
+            .fold((FNV_BASIS, true), |(hash, graphic), &byte| {
+                (fnv(hash, byte), graphic & byte.is_ascii_graphic())
+            });
+        if !graphic {
+            return false;
+        }
+        self.open_section(
+            || &chunk[line.start + 1..line.end - 1],
+            PROFILE_PREFIX,
+            hash,
+        );
+        true
+    }
+
+    /// Starts a section: `inner` is what its header holds, `prefix` the [`hash64`] of its
+    /// prefix (`profile`, none …), `name` the [`name_hash`] of its profile name.
+    #[inline(always)]
+    fn open_section<'a>(&mut self, inner: impl FnOnce() -> &'a str, prefix: u64, name: u64) {
+        self.settle();
+        self.in_section = true;
+        // One buffer for every header (configs hold thousands), filled only when the
+        // sections that set `credential_process` are noted.
+        if self.values.is_some() {
+            self.section.clear();
+            self.section.push_str(inner());
+        }
+        self.property = Property::None;
+        self.name_hash = name;
+        // Two headers are one section when prefix and name are the same.
+        let key = name ^ prefix.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.repeated |= !self.keys.insert(key);
+    }
+
+    /// Makes room for `sections` sections in all, so that the set of their keys grows
+    /// at most once more.
+    pub(super) fn expect(&mut self, sections: usize) {
+        self.keys.reserve(sections.saturating_sub(self.keys.len()));
     }
 
     /// Whether every line read so far parses, and no section was written twice (the
@@ -186,15 +245,19 @@ impl Scan {
         !self.broken && !self.repeated
     }
 
-    /// Reads the line most lines are, `key = value` in a section, with no comment
-    /// and not `credential_process`, as [`Scan::line`] would, from the bytes of the
-    /// text around it; `false` if it is not one.
+    /// Reads the line most lines are, `key = value` in a section, with no comment,
+    /// as [`Scan::line`] would, from the bytes of the text around it; `false` if it is
+    /// not one. Where `credential_process` values are noted, lines that may set it are
+    /// left to [`Scan::line`]; elsewhere it is a property like any other.
     #[inline(always)]
     fn plain(&mut self, bytes: &[u8], line: &Span) -> bool {
-        let (Some(equals), false, Some(_)) = (line.equals, line.marked, &self.section) else {
+        let (Some(equals), false, true) = (line.equals, line.marked, self.in_section) else {
             return false;
         };
-        if matches!(bytes[line.start], b' ' | b'\t' | b'[' | b'=' | b'c' | b'C') {
+        let first = bytes[line.start];
+        if matches!(first, b' ' | b'\t' | b'[' | b'=')
+            || (self.values.is_some() && matches!(first, b'c' | b'C'))
+        {
             return false;
         }
         self.property = Property::Some {
@@ -204,6 +267,37 @@ impl Scan {
                 .all(|b| matches!(b, b' ' | b'\t')),
         };
         true
+    }
+
+    /// Reads the usual line that starts with a blank, a sub-property (`  key = value`)
+    /// or the rest of a value that is not `credential_process`, as [`Scan::line`] would;
+    /// `false` if it is not one.
+    #[inline(always)]
+    fn continuation(&self, bytes: &[u8], line: &Span) -> bool {
+        if !matches!(bytes[line.start], b' ' | b'\t') {
+            return false;
+        }
+        match (&self.property, line.marked, line.equals) {
+            (
+                Property::Some {
+                    credential_process: false,
+                    subproperty: false,
+                },
+                _,
+                _,
+            ) => true,
+            (
+                Property::Some {
+                    credential_process: false,
+                    subproperty: true,
+                },
+                false,
+                Some(equals),
+            ) => bytes[line.start..equals]
+                .iter()
+                .any(|b| !matches!(b, b' ' | b'\t')),
+            _ => false,
+        }
     }
 
     /// Reads one line; `false` once the file cannot parse (the full loader says why).
@@ -221,23 +315,18 @@ impl Scan {
                 false => trim(line),
             };
             match header.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-                Some(name) => {
-                    self.settle();
-                    // One buffer for every header: configs hold thousands.
-                    let section = self.section.get_or_insert_default();
-                    section.clear();
-                    section.push_str(name);
-                    self.property = Property::None;
-                    let key = key_hash(name);
-                    self.repeated |= !self.keys.insert(key);
+                Some(inner) => {
+                    let (prefix, name) = section_key(inner);
+                    let prefix = hash64(prefix.unwrap_or("\0").as_bytes());
+                    self.open_section(|| inner, prefix, name_hash(name));
                 }
                 None => self.broken = true,
             }
         } else if line.starts_with(WHITESPACE) {
-            match (&self.section, &self.property) {
-                (None, _) | (_, Property::None) => self.broken = true,
+            match (self.in_section, &self.property) {
+                (false, _) | (_, Property::None) => self.broken = true,
                 (
-                    Some(_),
+                    true,
                     Property::Some {
                         subproperty,
                         credential_process,
@@ -255,8 +344,9 @@ impl Scan {
                 }
             }
         } else {
-            match (&self.section, whole.property()) {
-                (Some(section), Some((key, value))) => {
+            match (self.in_section, whole.property()) {
+                (true, Some((key, value))) => {
+                    let section = &self.section;
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
                     if credential_process && let Some(values) = &mut self.values {
                         self.unjudged = true;
@@ -350,26 +440,31 @@ pub(super) fn repeated_section(text: &str) -> Option<(String, usize, usize)> {
     None
 }
 
-/// A hash of the [`section_key`] of what a header holds.
-#[inline(always)]
-fn key_hash(inner: &str) -> u64 {
-    // The usual header, `[profile NAME]`, with nothing to trim: its bytes are its key.
-    if let Some(name) = inner.strip_prefix("profile ")
-        && !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return hash64(inner.bytes());
-    }
-    let (prefix, name) = section_key(inner);
-    let prefix = prefix.unwrap_or("\0").bytes();
-    hash64(prefix.chain([b' ']).chain(name.bytes()))
+/// A hash of a profile name: [`Scan`] hands it out with each header, and
+/// [`super::fast`]'s index tells sections apart with it.
+pub(super) fn name_hash(name: &str) -> u64 {
+    hash64(name.as_bytes())
 }
 
+/// The [`hash64`] of the usual prefix, `profile`.
+const PROFILE_PREFIX: u64 = hash64(b"profile");
+
 /// FNV-1a, 64 bits.
-fn hash64(bytes: impl Iterator<Item = u8>) -> u64 {
-    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+const fn hash64(bytes: &[u8]) -> u64 {
+    let (mut hash, mut at) = (FNV_BASIS, 0);
+    while at < bytes.len() {
+        hash = fnv(hash, bytes[at]);
+        at += 1;
+    }
+    hash
+}
+
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One byte more of an FNV-1a hash.
+#[inline(always)]
+const fn fnv(hash: u64, byte: u8) -> u64 {
+    (hash ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 /// A hasher for keys that are hashes already.
@@ -381,7 +476,7 @@ impl Hasher for Prehashed {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        self.0 = hash64(bytes.iter().copied());
+        self.0 = hash64(bytes);
     }
     fn write_u64(&mut self, hash: u64) {
         self.0 = hash;

@@ -269,6 +269,40 @@ fn a_large_config_answers_as_the_full_loader_and_a_bad_line_at_either_end_stops_
     }
 }
 
+#[test]
+fn the_scan_takes_the_lines_it_reads_fast_as_the_sdk_parser_does() {
+    // Sub-properties, continued values and headers: each has a fast path in the scan.
+    let cases = [
+        "[profile a]\ns3 =\n  max_concurrent_requests = 20\n\taddressing_style=path\n",
+        "[profile a]\ns3 =\n  = 20\n",
+        "[profile a]\ns3 =\n  no_value\n",
+        "[profile a]\ns3 =\n   \nregion = x\n",
+        "[profile a]\ns3 = # a comment\n  max = 1\n",
+        "[profile a]\ns3 =\n  max # = 1\n",
+        "[profile a]\nregion = eu-west-1\n  the rest of the value\n",
+        "[profile a]\n  max = 1\n",
+        "  max = 1\n[profile a]\n",
+        "[profile a]\nregion = x\n[profile a]\n",
+        "[profile a]\n[profile  a ]\n",
+        "[profile a]\n[a]\n[sso-session a]\n",
+        "[profile a] # a comment\n[profile a]\n",
+        "[profile a]]\n[profile a]\n",
+        "[profile \u{e9}]\n[profile \u{e9}]\n",
+    ];
+    for text in cases {
+        let source = Source::Memory {
+            config: text.as_bytes(),
+            credentials: b"",
+        };
+        let full = Config::parse(paths(), text.to_string(), "").is_ok();
+        assert_eq!(
+            check(&source, FileKind::Config, false).is_some(),
+            full,
+            "{text:?}"
+        );
+    }
+}
+
 /// The sections of config text `text` that name `profile`, as the fast loader keeps them.
 fn sections_of(text: &str, profile: &str) -> String {
     let source = Source::Memory {
