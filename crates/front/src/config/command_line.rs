@@ -148,12 +148,28 @@ fn plain_words(line: &str) -> impl Iterator<Item = &str> {
 
 pub fn runs_us_as(shell: Shell, line: &str) -> bool {
     let bytes = line.as_bytes();
-    let plain = memchr::memchr3(b'\'', b'"', b'\\', bytes).is_none()
-        && memchr::memchr2(b'^', b'%', bytes).is_none();
     let name = PROGRAMS[0].as_bytes();
     // One searcher for every line (building one costs more than a short line's search).
     static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(PROGRAMS[0]));
+    // Under POSIX rules the program is the first word, and one with no quote and no
+    // escape is read as written: if it does not hold the name, nothing after it matters.
+    if shell == Shell::Posix {
+        let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let start = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+        let end = bytes[start..]
+            .iter()
+            .position(blank)
+            .map_or(bytes.len(), |i| start + i);
+        let first = &bytes[start..end];
+        if !first.iter().any(|b| matches!(b, b'\'' | b'"' | b'\\'))
+            && (first.len() < name.len() || FINDER.find(first).is_none())
+        {
+            return false;
+        }
+    }
+    let plain = memchr::memchr3(b'\'', b'"', b'\\', bytes).is_none()
+        && memchr::memchr2(b'^', b'%', bytes).is_none();
     let holds = match shell {
         Shell::Posix => FINDER.find(bytes).is_some(),
         Shell::Cmd => line
@@ -291,6 +307,15 @@ mod tests {
             (r"C:\bin\aws-mfa-proc.cmd", false, false),
             ("'aws-mfa-proc", false, false),
             ("echo aws-mfa-proc", false, false),
+            // Another program first, quotes after: ruled out from the first word.
+            (
+                r#"granted credential-process --profile "team one""#,
+                false,
+                false,
+            ),
+            ("  \tgranted aws-mfa-proc", false, false),
+            // Ours first, a quote left open after: under POSIX rules it runs nothing.
+            ("aws-mfa-proc --profile 'open", false, true),
             ("", false, false),
         ];
         for (line, posix, cmd) in cases {

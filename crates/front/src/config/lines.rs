@@ -96,15 +96,16 @@ pub(super) enum Noting {
 /// one section is written twice, and the sections that set `credential_process`.
 pub(super) struct Scan {
     /// Each section header (what its brackets hold) that sets `credential_process`, and
-    /// the last value it sets, in file order, if they are wanted (a bare call). Pushed,
-    /// never searched: configs hold thousands of such lines.
+    /// the last value it sets, in file order, if they are wanted (a bare call). Pushed
+    /// when the section ends, never searched: configs hold thousands of such lines.
     values: Option<Vec<(String, String)>>,
     /// Only sections that run aws-mfa-proc are kept ([`Noting::Ours`]).
     ours_only: bool,
-    /// The last value noted is not judged yet (with `ours_only`).
-    unjudged: bool,
-    /// The buffers of the last section dropped for running another program.
-    spare: Option<(String, String)>,
+    /// Whether the section being read sets `credential_process` (if values are noted),
+    /// and the last value it sets: judged and kept when the section ends
+    /// ([`Scan::settle`]), in a buffer that serves every section.
+    noted: bool,
+    value: String,
     /// Whether a section has started, what its header holds (kept only if values are
     /// noted), and whether its last property is `credential_process`.
     in_section: bool,
@@ -136,8 +137,8 @@ impl Scan {
         Scan {
             values: (noting != Noting::Nothing).then(Vec::new),
             ours_only: noting == Noting::Ours,
-            unjudged: false,
-            spare: None,
+            noted: false,
+            value: String::new(),
             in_section: false,
             section: String::new(),
             property: Property::None,
@@ -335,37 +336,22 @@ impl Scan {
                     let text = trim(line);
                     if *subproperty && !text.is_empty() && whole.property().is_none() {
                         self.broken = true;
-                    } else if *credential_process
-                        && let Some((_, value)) = self.values.as_mut().and_then(|v| v.last_mut())
-                    {
-                        value.push('\n');
-                        value.push_str(text);
+                    } else if *credential_process && self.noted {
+                        self.value.push('\n');
+                        self.value.push_str(text);
                     }
                 }
             }
         } else {
             match (self.in_section, whole.property()) {
                 (true, Some((key, value))) => {
-                    let section = &self.section;
                     let credential_process = key.eq_ignore_ascii_case("credential_process");
-                    if credential_process && let Some(values) = &mut self.values {
-                        self.unjudged = true;
+                    if credential_process && self.values.is_some() {
                         // Set twice in one section: the last one counts. (A section
                         // written twice is refused, so a section's lines are together.)
-                        match values.last_mut() {
-                            Some((s, v)) if s == section => {
-                                v.clear();
-                                v.push_str(value);
-                            }
-                            _ => {
-                                let (mut s, mut v) = self.spare.take().unwrap_or_default();
-                                s.clear();
-                                s.push_str(section);
-                                v.clear();
-                                v.push_str(value);
-                                values.push((s, v));
-                            }
-                        }
+                        self.noted = true;
+                        self.value.clear();
+                        self.value.push_str(value);
                     }
                     self.property = Property::Some {
                         credential_process,
@@ -385,14 +371,14 @@ impl Scan {
         self.values.take().filter(|_| self.parses())
     }
 
-    /// At the end of a section: with [`Noting::Ours`], drops its value if it runs
-    /// another program, keeping the buffers for the next.
+    /// At the end of a section: keeps the `credential_process` value it sets, unless
+    /// only those that run aws-mfa-proc are kept and it runs another program.
     fn settle(&mut self) {
-        if let (true, true, Some(values)) = (self.ours_only, self.unjudged, &mut self.values) {
-            self.unjudged = false;
-            if values.last().is_some_and(|(_, value)| !runs_us(value)) {
-                self.spare = values.pop();
-            }
+        if std::mem::take(&mut self.noted)
+            && let Some(values) = &mut self.values
+            && (!self.ours_only || runs_us(&self.value))
+        {
+            values.push((self.section.clone(), self.value.clone()));
         }
     }
 }
