@@ -37,7 +37,7 @@ pub(super) fn each_chunk(
         } else {
             memchr::memrchr(b'\n', data).map_or(0, |at| at + 1)
         };
-        if complete > 0 && !visit(std::str::from_utf8(&data[..complete]).ok()?, offset) {
+        if complete > 0 && !visit(simdutf8::basic::from_utf8(&data[..complete]).ok()?, offset) {
             return Some(());
         }
         offset += complete as u64;
