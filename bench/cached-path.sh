@@ -13,6 +13,8 @@
 # profile (aws-mfa-proc's, another program's), role chains, long comments,
 # sub-properties, CRLF, and the wanted profile first, in the middle and last, at
 # SHAPE_SIZES profiles (default 5,000 and 50,000), SHAPE_RUNS runs each (default 20).
+# Where valgrind is installed, a second table counts the instructions each 5,000 profiles
+# add (SHAPE_INSTRUCTIONS=0 leaves it out): a shared machine's speed swings, counts do not.
 #
 # Everything runs in a temp HOME against a private D-Bus + gnome-keyring and a local moto
 # server, like the tests; the user's keyring and ~/.aws are never touched. hyperfine and
@@ -239,6 +241,29 @@ for n in sizes:
 for tag in tags:
     print(f"{tag}: 4-profile config, --profile {med(tag + '_one'):.2f} ms, bare {med(tag + '_bare_one'):.2f} ms")
 PY
+    # The same shapes in instructions (valgrind's callgrind, this build only): a count
+    # that a busy or shared machine does not move, where its time can swing twofold.
+    if [[ ${SHAPE_INSTRUCTIONS:-1} == 1 ]] && command -v valgrind >/dev/null; then
+        instructions() { # config, arguments…
+            AWS_CONFIG_FILE=$1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+                "$bin" "${@:2}" 2>&1 >/dev/null | sed -n 's/.*Collected : *//p'
+            return 0
+        }
+        one=$(instructions "$AWS_CONFIG_FILE" --profile mfa) bare_one=$(instructions "$AWS_CONFIG_FILE")
+        echo
+        echo "Instructions each 5,000 profiles add (millions; this minus the 4-profile config,"
+        echo "scaled to 5,000), counted by callgrind"
+        printf '%-32s %8s %10s\n' shape profiles "+Minstr/5k"
+        for n in $SHAPE_SIZES; do
+            for shape in "${shape_names[@]}" "${bare_shapes[@]/#/bare-}"; do
+                case $shape in
+                    bare-*) count=$(instructions "$work/shape-${shape#bare-}-$n") base=$bare_one label="bare, ${shape#bare-}" ;;
+                    *) count=$(instructions "$work/shape-$shape-$n" --profile mfa) base=$one label="--profile mfa, $shape" ;;
+                esac
+                awk -v l="$label" -v n="$n" -v c="$count" -v b="$base" 'BEGIN { printf "%-32s %8s %10.2f\n", l, n, (c - b) / 1e6 * 5000 / n }'
+            done
+        done
+    fi
 fi
 [[ $SHAPES_ONLY == 1 ]] && exit 0
 
