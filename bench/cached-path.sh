@@ -12,7 +12,7 @@
 # whatever the config holds (issue #18): plain profiles, a credential_process in every
 # profile (aws-mfa-proc's, another program's), role chains, long comments,
 # sub-properties, CRLF, and the wanted profile first, in the middle and last, at
-# SHAPE_SIZES profiles (default 5,000 and 50,000), SHAPE_RUNS runs each (default 20).
+# SHAPE_SIZES profiles (default 5,000 and 50,000), SHAPE_RUNS pairs each (default 40).
 # Where valgrind is installed, a second table counts the instructions each 5,000 profiles
 # add (SHAPE_INSTRUCTIONS=0 leaves it out): a shared machine's speed swings, counts do not.
 #
@@ -121,8 +121,7 @@ fi
 SHAPES=${SHAPES:-1}
 SHAPES_ONLY=${SHAPES_ONLY:-0}
 SHAPE_SIZES=${SHAPE_SIZES:-5000 50000}
-SHAPE_RUNS=${SHAPE_RUNS:-20}
-SHAPE_ROUNDS=${SHAPE_ROUNDS:-2}
+SHAPE_RUNS=${SHAPE_RUNS:-40}
 
 # Each command is measured in ROUNDS rounds of RUNS/ROUNDS runs, the rounds taking turns
 # with the other commands: a virtual machine's speed drifts over minutes, and spreading
@@ -187,59 +186,62 @@ for n in sizes:
 PY
     shape_names=(plain ours other roles comments subproperties crlf middle last)
     bare_shapes=(other roles last)
-    measure_shape() { # name, command…
-        local name=$1; shift
-        hyperfine -N --style none --runs "$(( (SHAPE_RUNS + SHAPE_ROUNDS - 1) / SHAPE_ROUNDS ))" \
-            --warmup 1 --export-json "$work/$name.$round.json" "$@" >/dev/null
-    }
-    builds=("shape:$bin")
-    [[ -n ${AWS_MFA_PROC_BASELINE_BIN:-} ]] && builds+=("baseshape:$(realpath "$AWS_MFA_PROC_BASELINE_BIN")")
-    for round in $(seq "$SHAPE_ROUNDS"); do
-        for build in "${builds[@]}"; do
-            tag=${build%%:*} exe=${build#*:}
-            measure_shape "${tag}_one" "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE $exe --profile mfa"
-            measure_shape "${tag}_bare_one" "env AWS_CONFIG_FILE=$AWS_CONFIG_FILE $exe"
-            for n in $SHAPE_SIZES; do
-                for shape in "${shape_names[@]}"; do
-                    measure_shape "${tag}_${shape}_$n" "env AWS_CONFIG_FILE=$work/shape-$shape-$n $exe --profile mfa"
-                done
-                for shape in "${bare_shapes[@]}"; do
-                    measure_shape "${tag}_bare_${shape}_$n" "env AWS_CONFIG_FILE=$work/shape-$shape-$n $exe"
-                done
-            done
-        done
-    done
-    python3 - "$work" "${AWS_MFA_PROC_BASELINE_BIN:-}" $SHAPE_SIZES <<'PY'
-import glob, json, statistics, sys
-work, baseline, sizes = sys.argv[1], sys.argv[2], [int(n) for n in sys.argv[3:]]
-def results(name):
-    return [json.load(open(f))["results"][0] for f in sorted(glob.glob(f"{work}/{name}.*.json"))]
-def med(name):
-    return statistics.median(t for r in results(name) for t in r["times"]) * 1000
-def cpu(name):  # user + system, less sensitive than wall time to a busy machine
-    return statistics.mean(r["user"] + r["system"] for r in results(name)) * 1000
-tags = ["shape"] + (["baseshape"] if baseline else [])
+    # Each shape's call runs paired with the same call on the 4-profile config, in turns
+    # (which goes first alternates), and the table gives the median of the pairs'
+    # differences: this machine's speed drifts between minutes, a pair's two runs share
+    # the same moment. A call that takes over a second (the quadratic baselines) runs 3
+    # times.
+    python3 - "$work" "$AWS_CONFIG_FILE" "$SHAPE_RUNS" "$bin" "${AWS_MFA_PROC_BASELINE_BIN:-}" \
+        "${shape_names[*]}" "${bare_shapes[*]}" $SHAPE_SIZES <<'PY'
+import os, statistics, sys, time
+work, one_config, runs, build, baseline, shapes, bare_shapes = sys.argv[1:8]
+runs, sizes, shapes, bare_shapes = int(runs), [int(n) for n in sys.argv[8:]], shapes.split(), bare_shapes.split()
+builds = [build] + ([os.path.realpath(baseline)] if baseline else [])
+quiet = [(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)]
+
+def call(exe, config, bare):
+    """One cache hit: its wall time and its CPU time (user + system), in ms."""
+    argv = [exe] if bare else [exe, "--profile", "mfa"]
+    start = time.perf_counter_ns()
+    pid = os.posix_spawn(exe, argv, dict(os.environ, AWS_CONFIG_FILE=config), file_actions=quiet)
+    _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(argv)} with {config} failed: not a cache hit")
+    return (time.perf_counter_ns() - start) / 1e6, (usage.ru_utime + usage.ru_stime) * 1000
+
+def pairs(exe, config, bare):
+    """The median wall time of the call on `config`, and the medians of what it adds to
+    the same call on the 4-profile config, in wall and CPU time."""
+    call(exe, config, bare), call(exe, one_config, bare)  # the page cache, warm
+    wall, walls, cpus = [], [], []
+    for i in range(runs if call(exe, config, bare)[0] < 1000 else 3):
+        if i % 2:
+            w, c = call(exe, config, bare)
+            w1, c1 = call(exe, one_config, bare)
+        else:
+            w1, c1 = call(exe, one_config, bare)
+            w, c = call(exe, config, bare)
+        wall.append(w), walls.append(w - w1), cpus.append(c - c1)
+    return statistics.median(wall), statistics.median(walls), statistics.median(cpus)
+
 print()
 print("Config shapes: a cache hit's median wall time, and what each 5,000 profiles add to it")
-print("(this minus the same call with the 4-profile config, in this run, scaled to 5,000")
-print("profiles), in wall time and in CPU time (user + system); goal <= 1 ms")
+print("(the median of paired differences with the same call on the 4-profile config, runs")
+print("taken in turns, scaled to 5,000 profiles), in wall and in CPU time (user + system);")
+print("goal <= 1 ms")
 head = f"{'shape':<32} {'profiles':>8} {'ms':>8} {'+ms/5k':>8} {'+cpu/5k':>8}"
 if baseline:
     head += f" {'baseline ms':>12} {'+ms/5k':>8} {'+cpu/5k':>8}"
-print(head)
-rows = [(f"--profile mfa, {s}", "", s) for s in ["plain", "ours", "other", "roles", "comments", "subproperties", "crlf", "middle", "last"]]
-rows += [(f"bare, {s}", "bare_", s) for s in ["other", "roles", "last"]]
+print(head, flush=True)
+rows = [(f"--profile mfa, {s}", False, s) for s in shapes] + [(f"bare, {s}", True, s) for s in bare_shapes]
 for n in sizes:
     for label, bare, shape in rows:
         line = f"{label:<32} {n:>8}"
-        for tag in tags:
-            name, one = f"{tag}_{bare}{shape}_{n}", f"{tag}_{bare}one"
-            m, scale = med(name), 5000 / n
-            line += f" {m:>{8 if tag == 'shape' else 12}.2f} {(m - med(one)) * scale:>8.2f}"
-            line += f" {(cpu(name) - cpu(one)) * scale:>8.2f}"
-        print(line)
-for tag in tags:
-    print(f"{tag}: 4-profile config, --profile {med(tag + '_one'):.2f} ms, bare {med(tag + '_bare_one'):.2f} ms")
+        for i, exe in enumerate(builds):
+            wall, walls, cpus = pairs(exe, f"{work}/shape-{shape}-{n}", bare)
+            scale = 5000 / n
+            line += f" {wall:>{12 if i else 8}.2f} {walls * scale:>8.2f} {cpus * scale:>8.2f}"
+        print(line, flush=True)
 PY
     # The same shapes in instructions (valgrind's callgrind, this build only): a count
     # that a busy or shared machine does not move, where its time can swing twofold.
