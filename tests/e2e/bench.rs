@@ -10,6 +10,8 @@ fn the_cached_path_benchmark_runs_and_prints_its_table() {
         .args(["300", "bash", &format!("{root}/bench/cached-path.sh")])
         .env("RUNS", "1")
         .env("CLI_RUNS", "1")
+        .env("SHAPE_RUNS", "1")
+        .env("SHAPE_SIZES", "5000")
         .env("AWS_MFA_PROC_BIN", env!("CARGO_BIN_EXE_aws-mfa-proc"))
         .stdin(std::process::Stdio::null())
         .output()
@@ -23,6 +25,7 @@ fn the_cached_path_benchmark_runs_and_prints_its_table() {
         "bare: 5,000 profiles minus 1 profile",
         "@u not possessed",
         "AWS CLI overhead",
+        "--profile mfa, comments",
         "peak RSS",
     ] {
         assert!(stdout.contains(row), "no `{row}` row in:\n{stdout}");
