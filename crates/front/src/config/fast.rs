@@ -304,8 +304,10 @@ pub(super) fn check<'a>(source: &'a Source<'_>, kind: FileKind, helpers: bool) -
         let parsed = scan.chunk(chunk, |name, start| index.add(name, offset + start as u64));
         if offset == 0 {
             // Room for the whole file's sections, if it is as dense in them as its
-            // first window: growing (and zeroing what is freed) costs more than this.
-            let expected = index.sections.len() * (size / chunk.len().max(1));
+            // first window (growing, and zeroing what is freed, costs more than this),
+            // but for no more than a section every 32 bytes: a dense start must not
+            // reserve gigabytes for a large file that is not.
+            let expected = (index.sections.len() * (size / chunk.len().max(1))).min(size / 32);
             index
                 .sections
                 .reserve(expected.saturating_sub(index.sections.len()));
